@@ -1,0 +1,9 @@
+//! Authentication: argon2id passwords, short-lived HS256 access tokens, and opaque refresh
+//! tokens that rotate on use (reuse of a spent one revokes its whole family).
+
+pub mod limits;
+pub mod password;
+pub mod tokens;
+
+pub use limits::{AttemptLimiter, Limiters};
+pub use tokens::{AccessClaims, TokenKeys};

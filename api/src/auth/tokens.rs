@@ -1,0 +1,113 @@
+//! Access tokens (HS256 JWT, nothing else accepted) and refresh-token material.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub role: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl_secs: i64,
+}
+
+impl TokenKeys {
+    pub fn from_secret(secret: &[u8], access_ttl_secs: i64) -> Self {
+        // Only HS256: a token whose header names another algorithm (or `none`) is refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, user_id: &str, role: &str, now: DateTime<Utc>) -> ApiResult<String> {
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            role: role.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.access_ttl_secs,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a token: {e}")))
+    }
+
+    pub fn verify(&self, token: &str) -> ApiResult<AccessClaims> {
+        decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::Unauthenticated("the access token is invalid or expired".into()))
+    }
+}
+
+/// 32 random bytes, base64url: the secret the server generates when none is configured.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Only a hash of a refresh token is stored, so a leaked table holds no usable tokens.
+pub fn hash_refresh_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_verify_and_others_do_not() {
+        let keys = TokenKeys::from_secret(b"secret-for-tests", 900);
+        let now = Utc::now();
+        let token = keys.issue("user-1", "cadre", now).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(claims.sub, "user-1");
+        assert_eq!(claims.exp - claims.iat, 900);
+
+        let other = TokenKeys::from_secret(b"another-secret", 900);
+        assert!(other.verify(&token).is_err());
+
+        let expired = keys
+            .issue("user-1", "cadre", now - chrono::Duration::hours(1))
+            .unwrap();
+        assert!(keys.verify(&expired).is_err());
+
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &AccessClaims {
+                sub: "user-1".into(),
+                role: "admin".into(),
+                iat: now.timestamp(),
+                exp: now.timestamp() + 900,
+            },
+            &EncodingKey::from_secret(b"secret-for-tests"),
+        )
+        .unwrap();
+        assert!(keys.verify(&hs512).is_err());
+    }
+
+    #[test]
+    fn refresh_material() {
+        assert_ne!(random_secret(), random_secret());
+        assert_eq!(hash_refresh_token("abc").len(), 64);
+    }
+}

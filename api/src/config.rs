@@ -1,0 +1,175 @@
+//! Configuration: environment variables, optionally over a TOML file named by `MINQING_CONFIG`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<String>,
+    pub admin_phone: Option<String>,
+    pub admin_password: Option<String>,
+    pub db_pool_size: u32,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_days: i64,
+    pub log_format: LogFormat,
+}
+
+/// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    jwt_secret: Option<String>,
+    admin_phone: Option<String>,
+    admin_password: Option<String>,
+    db_pool_size: Option<u32>,
+    access_ttl_secs: Option<i64>,
+    refresh_ttl_days: Option<i64>,
+    log_format: Option<LogFormat>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://minqing.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            jwt_secret: None,
+            admin_phone: None,
+            admin_password: None,
+            db_pool_size: 8,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_days: 30,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment (and the file `MINQING_CONFIG` names, if any).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds a configuration from any variable lookup; environment wins over the file.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let file = match var("MINQING_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the config file {path}"))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("parsing the config file {path}"))?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = Config::default();
+        let parsed = |key: &str| -> anyhow::Result<Option<i64>> {
+            var(key)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .with_context(|| format!("{key} must be a whole number"))
+                })
+                .transpose()
+        };
+        let log_format = match var("MINQING_LOG_FORMAT").as_deref() {
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
+            Some(other) => anyhow::bail!("MINQING_LOG_FORMAT must be text or json, not {other}"),
+            None => None,
+        };
+        let pool_size = match parsed("MINQING_DB_POOL_SIZE")? {
+            Some(n) if (1..=256).contains(&n) => Some(n as u32),
+            Some(_) => anyhow::bail!("MINQING_DB_POOL_SIZE must be between 1 and 256"),
+            None => file.db_pool_size,
+        };
+        Ok(Config {
+            database_url: var("DATABASE_URL")
+                .or(file.database_url)
+                .unwrap_or(defaults.database_url),
+            bind: var("MINQING_BIND").or(file.bind).unwrap_or(defaults.bind),
+            data_dir: var("MINQING_DATA_DIR")
+                .map(PathBuf::from)
+                .or(file.data_dir)
+                .unwrap_or(defaults.data_dir),
+            jwt_secret: var("MINQING_JWT_SECRET").or(file.jwt_secret),
+            admin_phone: var("MINQING_ADMIN_PHONE").or(file.admin_phone),
+            admin_password: var("MINQING_ADMIN_PASSWORD").or(file.admin_password),
+            db_pool_size: pool_size.unwrap_or(defaults.db_pool_size),
+            access_ttl_secs: parsed("MINQING_ACCESS_TTL_SECS")?
+                .or(file.access_ttl_secs)
+                .unwrap_or(defaults.access_ttl_secs),
+            refresh_ttl_days: parsed("MINQING_REFRESH_TTL_DAYS")?
+                .or(file.refresh_ttl_days)
+                .unwrap_or(defaults.refresh_ttl_days),
+            log_format: log_format
+                .or(file.log_format)
+                .unwrap_or(defaults.log_format),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_without_anything_set() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.database_url, "sqlite://minqing.db");
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.access_ttl_secs, 900);
+        assert!(config.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("minqing-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("minqing.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\n",
+        )
+        .unwrap();
+        let path = file.to_string_lossy().to_string();
+        let config = Config::from_lookup(lookup(&[
+            ("MINQING_CONFIG", &path),
+            ("DATABASE_URL", "postgres://x@y/z"),
+        ]))
+        .unwrap();
+        assert_eq!(config.bind, "0.0.0.0:9000");
+        assert_eq!(config.database_url, "postgres://x@y/z");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::from_lookup(lookup(&[("MINQING_ACCESS_TTL_SECS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("MINQING_ACCESS_TTL_SECS"));
+        assert!(Config::from_lookup(lookup(&[("MINQING_LOG_FORMAT", "xml")])).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Org units: the county/town/village tree, its materialised paths and village boundaries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use super::models::OrgUnitRow;
+use super::schema::org_units;
+use super::{db_run, DbConn};
+use crate::error::ApiResult;
+
+diesel::define_sql_function! {
+    /// SQL `substr(text, start)`, 1-based; the same on SQLite and PostgreSQL.
+    fn substr(text: Text, start: Integer) -> Text;
+}
+
+/// Filters of `GET /org-units`; rows come in id order after `after`.
+#[derive(Debug, Default)]
+pub struct OrgUnitFilter {
+    pub parent_id: Option<String>,
+    pub kind: Option<String>,
+    /// Only units inside this subtree (a path prefix).
+    pub within: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn insert(conn: &mut DbConn, row: &OrgUnitRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(org_units::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<OrgUnitRow>> {
+    Ok(db_run!(conn, |c| org_units::table
+        .find(id)
+        .select(OrgUnitRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> ApiResult<Vec<OrgUnitRow>> {
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(org_units::id.eq_any(ids))
+        .order(org_units::id)
+        .select(OrgUnitRow::as_select())
+        .load(c))?)
+}
+
+pub fn list(conn: &mut DbConn, filter: &OrgUnitFilter) -> ApiResult<Vec<OrgUnitRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut query = org_units::table
+            .select(OrgUnitRow::as_select())
+            .order(org_units::id)
+            .limit(filter.limit)
+            .into_boxed();
+        if let Some(parent) = &filter.parent_id {
+            query = query.filter(org_units::parent_id.eq(parent));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(org_units::kind.eq(kind));
+        }
+        if let Some(prefix) = &filter.within {
+            query = query.filter(org_units::path.like(format!("{prefix}%")));
+        }
+        if let Some(after) = &filter.after {
+            query = query.filter(org_units::id.gt(after));
+        }
+        query.load(c)
+    })?)
+}
+
+pub fn update_name_and_code(
+    conn: &mut DbConn,
+    id: &str,
+    name: &str,
+    code: Option<&str>,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(org_units::table.find(id))
+        .set((
+            org_units::name.eq(name),
+            org_units::code.eq(code),
+            org_units::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Moves a unit under a new parent: rewrites the path prefix of the whole subtree in one statement.
+pub fn move_subtree(
+    conn: &mut DbConn,
+    id: &str,
+    new_parent_id: &str,
+    old_path: &str,
+    new_path: &str,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    let old_len = old_path.chars().count() as i32;
+    db_run!(conn, |c| {
+        diesel::update(org_units::table.find(id))
+            .set(org_units::parent_id.eq(new_parent_id))
+            .execute(c)?;
+        diesel::update(org_units::table.filter(org_units::path.like(format!("{old_path}%"))))
+            .set((
+                org_units::path.eq(new_path
+                    .into_sql::<Text>()
+                    .concat(substr(org_units::path, old_len + 1))),
+                org_units::updated_at.eq(now),
+            ))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+pub struct BoundaryUpdate<'a> {
+    pub json: &'a str,
+    /// (min_lon, min_lat, max_lon, max_lat)
+    pub bbox: (f64, f64, f64, f64),
+    pub now: NaiveDateTime,
+}
+
+pub fn set_boundary(conn: &mut DbConn, id: &str, update: &BoundaryUpdate) -> ApiResult<()> {
+    let (min_lon, min_lat, max_lon, max_lat) = update.bbox;
+    db_run!(conn, |c| diesel::update(org_units::table.find(id))
+        .set((
+            org_units::boundary.eq(update.json),
+            org_units::min_lon.eq(min_lon),
+            org_units::min_lat.eq(min_lat),
+            org_units::max_lon.eq(max_lon),
+            org_units::max_lat.eq(max_lat),
+            org_units::updated_at.eq(update.now),
+        ))
+        .execute(c))?;
+    Ok(())
+}

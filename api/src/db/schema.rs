@@ -1,0 +1,77 @@
+//! Tables as diesel sees them; the same on SQLite and PostgreSQL (see migrations/).
+//! Timestamps are UTC, stored without a zone on both backends.
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    org_units (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        parent_id -> Nullable<Text>,
+        code -> Nullable<Text>,
+        path -> Text,
+        boundary -> Nullable<Text>,
+        min_lon -> Nullable<Double>,
+        min_lat -> Nullable<Double>,
+        max_lon -> Nullable<Double>,
+        max_lat -> Nullable<Double>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        phone -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        org_unit_id -> Nullable<Text>,
+        cadre_category -> Nullable<Text>,
+        staff_type -> Nullable<Text>,
+        rater_group -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_villages (user_id, village_id) {
+        user_id -> Text,
+        village_id -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> org_units (org_unit_id));
+diesel::joinable!(user_villages -> users (user_id));
+diesel::joinable!(user_villages -> org_units (village_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    org_units,
+    users,
+    user_villages,
+    refresh_tokens
+);

@@ -1,0 +1,168 @@
+//! Authorization, in one place: who may do what, and over which part of the org tree.
+//!
+//! A role that may never do something is refused (403). A record outside the part of the
+//! tree the actor may see answers as if it did not exist (404), so one town cannot probe
+//! another's data.
+
+use minqing_protocol::Role;
+
+use super::org::in_subtree;
+
+/// The signed-in user, as authorization sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: String,
+    pub role: Role,
+    pub org_unit_id: Option<String>,
+    /// The materialised path of the actor's org unit (see `org::child_path`).
+    pub org_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadOrgUnits,
+    ManageOrgUnits,
+    ReadUsers,
+    ManageUsers,
+}
+
+/// The part of the org tree an actor may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    Everything,
+    Subtree(String),
+}
+
+impl Reach {
+    /// Whether a record filed under the unit at `path` is within reach;
+    /// records under no unit (admins) are reached only by `Everything`.
+    pub fn covers(&self, path: Option<&str>) -> bool {
+        match (self, path) {
+            (Reach::Everything, _) => true,
+            (Reach::Subtree(root), Some(path)) => in_subtree(path, root),
+            (Reach::Subtree(_), None) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The role may never do this.
+    Forbidden,
+    /// The record is outside the actor's reach: answer as if it did not exist.
+    Hidden,
+}
+
+/// How far an actor's permission for `action` reaches.
+pub fn reach(actor: &Actor, action: Action) -> Result<Reach, Denial> {
+    use Action::*;
+    match (actor.role, action) {
+        (Role::Admin, _) => Ok(Reach::Everything),
+        (Role::Supervisor, ReadOrgUnits | ReadUsers | ManageUsers) => actor
+            .org_path
+            .clone()
+            .map(Reach::Subtree)
+            .ok_or(Denial::Forbidden),
+        _ => Err(Denial::Forbidden),
+    }
+}
+
+/// Checks `action` on a record filed under the unit at `target_path`.
+pub fn authorize(actor: &Actor, action: Action, target_path: Option<&str>) -> Result<(), Denial> {
+    if reach(actor, action)?.covers(target_path) {
+        Ok(())
+    } else {
+        Err(Denial::Hidden)
+    }
+}
+
+/// Whether an actor may create a user of `role`, or change a user who has or gets that role.
+/// Supervisors manage the people of their subtree, not other supervisors or admins.
+pub fn may_manage_role(actor: &Actor, role: Role) -> Result<(), Denial> {
+    match (actor.role, role) {
+        (Role::Admin, _) => Ok(()),
+        (Role::Supervisor, Role::Cadre | Role::Villager) => Ok(()),
+        _ => Err(Denial::Forbidden),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, path: Option<&str>) -> Actor {
+        Actor {
+            user_id: "u".into(),
+            role,
+            org_unit_id: path.map(|_| "unit".into()),
+            org_path: path.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn admins_reach_everything() {
+        let admin = actor(Role::Admin, None);
+        for action in [
+            Action::ReadOrgUnits,
+            Action::ManageOrgUnits,
+            Action::ReadUsers,
+            Action::ManageUsers,
+        ] {
+            assert_eq!(authorize(&admin, action, Some("/c/t/")), Ok(()));
+            assert_eq!(authorize(&admin, action, None), Ok(()));
+        }
+    }
+
+    #[test]
+    fn supervisors_reach_their_subtree_only() {
+        let sup = actor(Role::Supervisor, Some("/c/t1/"));
+        assert_eq!(
+            authorize(&sup, Action::ManageUsers, Some("/c/t1/v/")),
+            Ok(())
+        );
+        assert_eq!(authorize(&sup, Action::ManageUsers, Some("/c/t1/")), Ok(()));
+        assert_eq!(
+            authorize(&sup, Action::ManageUsers, Some("/c/t2/")),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            authorize(&sup, Action::ReadUsers, Some("/c/")),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            authorize(&sup, Action::ReadUsers, None),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            authorize(&sup, Action::ManageOrgUnits, Some("/c/t1/")),
+            Err(Denial::Forbidden)
+        );
+    }
+
+    #[test]
+    fn cadres_and_villagers_manage_nothing() {
+        for role in [Role::Cadre, Role::Villager] {
+            let a = actor(role, Some("/c/t/"));
+            for action in [
+                Action::ReadOrgUnits,
+                Action::ManageOrgUnits,
+                Action::ReadUsers,
+                Action::ManageUsers,
+            ] {
+                assert_eq!(authorize(&a, action, Some("/c/t/")), Err(Denial::Forbidden));
+            }
+        }
+    }
+
+    #[test]
+    fn supervisors_cannot_make_supervisors_or_admins() {
+        let sup = actor(Role::Supervisor, Some("/c/t/"));
+        assert_eq!(may_manage_role(&sup, Role::Cadre), Ok(()));
+        assert_eq!(may_manage_role(&sup, Role::Villager), Ok(()));
+        assert_eq!(
+            may_manage_role(&sup, Role::Supervisor),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(may_manage_role(&sup, Role::Admin), Err(Denial::Forbidden));
+    }
+}

@@ -1,0 +1,243 @@
+//! Sign-in, token rotation, sign-out and villager self-registration.
+
+use actix_web::{post, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use minqing_protocol::{
+    LoginRequest, OrgUnitKind, Problem, RefreshRequest, RegisterRequest, Role, TokenResponse,
+};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::extract::{client_ip, Authenticated, JsonBody};
+use super::{AppState, State};
+use crate::auth::password::{hash_password, verify_password};
+use crate::auth::tokens::{hash_refresh_token, random_secret};
+use crate::db::models::{enum_text, RefreshTokenRow, UserRow};
+use crate::db::{new_id, org, tokens, users, DbConn};
+use crate::domain::people::{check_password, parse_person_name, Phone};
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(register);
+}
+
+fn wrong_credentials() -> ApiError {
+    ApiError::Unauthenticated("wrong phone number or password".into())
+}
+
+/// Issues an access token and a new refresh token (in `family`, or a new family for a new sign-in).
+fn issue_session(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &UserRow,
+    family: Option<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<TokenResponse> {
+    let refresh_token = random_secret();
+    tokens::insert(
+        conn,
+        &RefreshTokenRow {
+            id: new_id(),
+            user_id: user.id.clone(),
+            family_id: family.unwrap_or_else(new_id),
+            token_hash: hash_refresh_token(&refresh_token),
+            expires_at: (now + Duration::days(state.config.refresh_ttl_days)).naive_utc(),
+            used_at: None,
+            revoked_at: None,
+            created_at: now.naive_utc(),
+        },
+    )?;
+    let villages = users::village_ids_of(conn, std::slice::from_ref(&user.id))?
+        .remove(&user.id)
+        .unwrap_or_default();
+    Ok(TokenResponse {
+        access_token: state.keys.issue(&user.id, &user.role, now)?,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.access_ttl_secs,
+        user: user.to_wire(villages)?,
+    })
+}
+
+/// Signs in with phone and password. Repeated failures per phone and per IP answer 429.
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenResponse),
+    (status = 401, body = Problem), (status = 422, body = Problem),
+    (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
+#[post("/auth/login")]
+async fn login(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let LoginRequest { phone, password } = body.0;
+    let phone = Phone::parse(&phone)?;
+    let ip = client_ip(&req);
+    let now = Utc::now();
+    state.limiters.login_phone.check(phone.as_str(), now)?;
+    state.limiters.login_ip.check(&ip, now)?;
+
+    let lookup = phone.as_str().to_string();
+    let user = state
+        .db
+        .run(move |conn| users::find_by_phone(conn, &lookup))
+        .await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches =
+        actix_web::web::block(move || verify_password(&password, stored.as_deref())).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => {
+            state.limiters.login_phone.record(phone.as_str(), now);
+            state.limiters.login_ip.record(&ip, now);
+            return Err(wrong_credentials());
+        }
+    };
+    if !user.active {
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    state.limiters.login_phone.forget(phone.as_str());
+    let app = state.clone();
+    let session = state
+        .db
+        .run(move |conn| issue_session(conn, &app, &user, None, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// Swaps a refresh token for a new pair. A token used twice revokes its whole family.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+#[post("/auth/refresh")]
+async fn refresh(state: State, body: JsonBody<RefreshRequest>) -> ApiResult<HttpResponse> {
+    let hash = hash_refresh_token(&body.0.refresh_token);
+    let now = Utc::now();
+    let app = state.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let Some(row) = tokens::find_by_hash(conn, &hash)? else {
+                    return Ok(Err("the refresh token is not valid"));
+                };
+                if row.revoked_at.is_some() {
+                    return Ok(Err("the refresh token has been revoked; sign in again"));
+                }
+                if row.used_at.is_some() || !tokens::spend(conn, &row.id, now.naive_utc())? {
+                    // A spent token coming back means it leaked: end every session of that sign-in.
+                    tokens::revoke_family(conn, &row.family_id, now.naive_utc())?;
+                    return Ok(Err(
+                        "the refresh token was already used; all its sessions are revoked",
+                    ));
+                }
+                if row.expires_at <= now.naive_utc() {
+                    return Ok(Err("the refresh token has expired; sign in again"));
+                }
+                match users::find_with_path(conn, &row.user_id)? {
+                    Some((user, _)) if user.active => {
+                        issue_session(conn, &app, &user, Some(row.family_id), now).map(Ok)
+                    }
+                    _ => Ok(Err("the account no longer exists or is disabled")),
+                }
+            })
+        })
+        .await?;
+    match outcome {
+        Ok(session) => Ok(HttpResponse::Ok().json(session)),
+        Err(reason) => Err(ApiError::Unauthenticated(reason.into())),
+    }
+}
+
+/// Signs out: revokes the refresh token's family. Answers 204 whether or not it was still valid.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, security(("bearer" = [])), responses(
+    (status = 204), (status = 401, body = Problem)))]
+#[post("/auth/logout")]
+async fn logout(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let hash = hash_refresh_token(&body.0.refresh_token);
+    let user_id = actor.0.user_id;
+    state
+        .db
+        .run(move |conn| {
+            if let Some(row) = tokens::find_by_hash(conn, &hash)? {
+                if row.user_id == user_id {
+                    tokens::revoke_family(conn, &row.family_id, Utc::now().naive_utc())?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A villager creates their own account in their village (rate-limited per IP) and is signed in.
+#[utoipa::path(tag = "auth", request_body = RegisterRequest, responses(
+    (status = 201, body = TokenResponse), (status = 409, body = Problem, description = "phone already registered"),
+    (status = 422, body = Problem), (status = 429, body = Problem)))]
+#[post("/auth/register")]
+async fn register(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let now = Utc::now();
+    let ip = client_ip(&req);
+    state.limiters.register_ip.check(&ip, now)?;
+    state.limiters.register_ip.record(&ip, now);
+
+    let input = body.0;
+    let mut errors = Vec::new();
+    let phone = Phone::parse(&input.phone).map_err(|e| errors.push(e)).ok();
+    let name = parse_person_name(&input.name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if let Err(e) = check_password(&input.password) {
+        errors.push(e);
+    }
+    let (Some(phone), Some(name), true) = (phone, name, errors.is_empty()) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let password = input.password;
+    let password_hash = actix_web::web::block(move || hash_password(&password)).await??;
+    let village_id = input.village_id;
+    let app = state.clone();
+    let session = state
+        .db
+        .run(move |conn| {
+            let village = org::find(conn, &village_id)?
+                .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
+                .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
+            let user = UserRow {
+                id: new_id(),
+                phone: phone.into_string(),
+                name,
+                password_hash,
+                role: enum_text(&Role::Villager),
+                org_unit_id: Some(village.id.clone()),
+                cadre_category: None,
+                staff_type: None,
+                rater_group: None,
+                active: true,
+                created_at: now.naive_utc(),
+                updated_at: now.naive_utc(),
+            };
+            conn.write(|conn| {
+                users::insert(conn, &user)?;
+                users::set_villages(conn, &user.id, std::slice::from_ref(&village.id))?;
+                issue_session(conn, &app, &user, None, now)
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            ApiError::Conflict(_) => {
+                ApiError::Conflict("this phone number is already registered".into())
+            }
+            other => other,
+        })?;
+    Ok(HttpResponse::Created().json(session))
+}

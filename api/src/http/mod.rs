@@ -1,0 +1,73 @@
+//! The HTTP API under `/api/v1`: one module per resource, each handler thin
+//! (parse → decide in `domain` → store through `db` → reply).
+
+use std::sync::Arc;
+
+use actix_web::web;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::{Limiters, TokenKeys};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::ApiError;
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod org_units;
+pub mod paging;
+pub mod users;
+
+/// What every handler may reach.
+pub struct AppState {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub limiters: Limiters,
+    pub config: Arc<Config>,
+}
+
+pub type State = web::Data<AppState>;
+
+/// The OpenAPI document's frame; paths are collected from the registered handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Minqing (民情) API",
+        description = "Township field work: 四夜 check-ins, village stays, 民情工单 and performance scores."
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Registers every route of `/api/v1`.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(health::routes)
+        .configure(auth::routes)
+        .configure(me::routes)
+        .configure(org_units::routes)
+        .configure(users::routes);
+}
+
+/// Query strings that do not parse answer 422 naming the problem, like bodies do.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let message = err.to_string();
+        let field = message.split('`').nth(1).unwrap_or("query").to_string();
+        ApiError::invalid(field, message).into()
+    })
+}

@@ -1,0 +1,80 @@
+//! Keyset pagination: the cursor is the opaque encoding of the last row's id.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use minqing_protocol::Page;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl Paging {
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = cursor
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| {
+                        ApiError::invalid("cursor", "is not a cursor this server gave out")
+                    })
+            })
+            .transpose()?;
+        Ok(Paging { limit, after })
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> &str) -> Page<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|last| URL_SAFE_NO_PAD.encode(key(last)))
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_cursors() {
+        let paging = Paging::parse(Some(2), None).unwrap();
+        let page = paging.page(vec!["a".to_string(), "b".into(), "c".into()], |s| s);
+        assert_eq!(page.items, vec!["a", "b"]);
+        let cursor = page.next_cursor.unwrap();
+        let next = Paging::parse(Some(2), Some(&cursor)).unwrap();
+        assert_eq!(next.after.as_deref(), Some("b"));
+        let last = next.page(vec!["c".to_string()], |s| s);
+        assert!(last.next_cursor.is_none());
+        assert!(Paging::parse(Some(0), None).is_err());
+        assert!(Paging::parse(Some(501), None).is_err());
+        assert!(Paging::parse(None, Some("!!")).is_err());
+        assert_eq!(Paging::parse(None, None).unwrap().limit, 50);
+    }
+}

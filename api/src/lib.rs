@@ -1,0 +1,11 @@
+//! Minqing server library: the `minqing` binary and the tests build on it.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

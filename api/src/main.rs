@@ -1,0 +1,113 @@
+//! `minqing`: the server and its administration commands.
+
+use clap::{Parser, Subcommand};
+use minqing_api::config::Config;
+use minqing_api::db::Db;
+use minqing_api::startup::{create_admin, Application};
+use minqing_api::{demo, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "minqing",
+    version,
+    about = "Minqing (民情): township field work — check-ins, work orders, scores"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server (the default command).
+    Serve {
+        /// Loads a demo county with logins to explore (only once per database).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Loads the demo county and exits.
+    Demo,
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates an admin account.
+    CreateUser {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        /// At least 8 characters; read from MINQING_NEW_PASSWORD if not given.
+        #[arg(long, env = "MINQING_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(config, demo),
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url, 1)?;
+            let applied = db.migrate()?;
+            println!("applied {applied} migration(s)");
+            Ok(())
+        }
+        Command::Demo => {
+            let db = Db::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            print_demo_logins(&demo::load(&db)?);
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    phone,
+                    name,
+                    password,
+                },
+        } => {
+            let db = Db::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            let id = create_admin(&db, &phone, &name, &password)?;
+            println!("created admin {phone} ({id})");
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = config.bind.clone();
+        let app = Application::build(config)?;
+        if let Some(notice) = &app.first_admin_notice {
+            println!("{notice}");
+        }
+        if demo {
+            print_demo_logins(&demo::load(app.db())?);
+        }
+        tracing::info!(%bind, port = app.port(), "minqing listening");
+        println!("Minqing is listening on http://{bind} (health: /api/v1/health)");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn print_demo_logins(logins: &[String]) {
+    println!(
+        "Demo county loaded. Every demo login uses the password {}:",
+        demo::DEMO_PASSWORD
+    );
+    for line in logins {
+        println!("  {line}");
+    }
+}
