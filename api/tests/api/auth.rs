@@ -1,0 +1,363 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with, start, test_config, ADMIN_PHONE, PASSWORD};
+
+#[tokio::test]
+async fn login_returns_tokens_and_the_user() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let reply = app.login_reply("13900000011", PASSWORD).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["token_type"], "Bearer");
+    assert_eq!(reply.body["expires_in"], 900);
+    assert_eq!(reply.body["user"]["id"], w.cadre1);
+    assert_eq!(reply.body["user"]["role"], "cadre");
+    assert!(reply.body["refresh_token"].as_str().unwrap().len() >= 40);
+
+    let me = app
+        .get("/me", reply.body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["id"], w.cadre1);
+    assert_eq!(me.body["org_unit"]["id"], w.town1);
+    assert_eq!(me.body["org_unit"]["name"], "青山镇");
+}
+
+#[tokio::test]
+async fn me_lists_a_cadres_villages() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let put = app
+        .put(
+            &format!("/users/{}/villages", w.cadre1),
+            &app.admin,
+            json!({"village_ids": [w.village1]}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    let me = app.get("/me", &w.cadre1_token).await;
+    assert_eq!(me.body["village_ids"], json!([w.village1]));
+    assert_eq!(me.body["villages"][0]["name"], "溪口村");
+    let villager = app.get("/me", &w.villager1_token).await;
+    assert_eq!(villager.body["role"], "villager");
+    assert_eq!(villager.body["villages"][0]["id"], w.village1);
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_phones_get_the_same_401() {
+    let app = spawn_app().await;
+    let wrong = app.login_reply(ADMIN_PHONE, "not-the-password").await;
+    let unknown = app.login_reply("13712345678", "not-the-password").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+    assert_eq!(wrong.headers["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn repeated_failures_for_a_phone_are_throttled_even_with_the_right_password() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.login_reply(ADMIN_PHONE, "wrong-password").await.status,
+            401
+        );
+    }
+    let blocked = app
+        .login_reply(ADMIN_PHONE, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(blocked.status, 429);
+    let retry: u64 = blocked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900, "{retry}");
+    // Another phone from the same address is not blocked by this phone's failures.
+    assert_eq!(
+        app.login_reply("13712345678", "wrong-password")
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_throttled() {
+    let app = spawn_app().await;
+    for i in 0..30 {
+        let phone = format!("137{:08}", i);
+        assert_eq!(app.login_reply(&phone, "wrong-password").await.status, 401);
+    }
+    assert_eq!(
+        app.login_reply("13799999999", "wrong-password")
+            .await
+            .status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let first = app
+        .login_reply(ADMIN_PHONE, crate::helpers::ADMIN_PASSWORD)
+        .await
+        .body;
+    let refresh1 = first["refresh_token"].as_str().unwrap().to_string();
+
+    let second = app
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh1})),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    let refresh2 = second.body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(refresh1, refresh2);
+    assert_eq!(
+        app.get("/me", second.body["access_token"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+
+    // The spent token comes back: someone copied it. Both it and its successor die.
+    let reuse = app
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh1})),
+        )
+        .await;
+    assert_eq!(reuse.status, 401);
+    let successor = app
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh2})),
+        )
+        .await;
+    assert_eq!(successor.status, 401);
+
+    // Another sign-in is another family and still works.
+    let other = app
+        .login_reply(ADMIN_PHONE, crate::helpers::ADMIN_PASSWORD)
+        .await
+        .body;
+    let refreshed = app
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": other["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let session = app
+        .login_reply(ADMIN_PHONE, crate::helpers::ADMIN_PASSWORD)
+        .await
+        .body;
+    let token = session["access_token"].as_str().unwrap();
+    let out = app
+        .post(
+            "/auth/logout",
+            token,
+            json!({"refresh_token": session["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(out.status, 204);
+    let refresh = app
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": session["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(refresh.status, 401);
+    let anonymous = app
+        .call(
+            Method::POST,
+            "/auth/logout",
+            None,
+            Some(json!({"refresh_token": session["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn only_valid_hs256_tokens_are_accepted() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let app = spawn_app().await;
+    let missing = app.call(Method::GET, "/me", None, None).await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.headers["www-authenticate"], "Bearer");
+
+    let parts: Vec<&str> = app.admin.split('.').collect();
+    let claims = parts[1];
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    assert_eq!(
+        app.get("/me", &format!("{none_header}.{claims}."))
+            .await
+            .status,
+        401
+    );
+
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &serde_json::from_slice::<serde_json::Value>(&URL_SAFE_NO_PAD.decode(claims).unwrap())
+            .unwrap(),
+        &jsonwebtoken::EncodingKey::from_secret(b"a-test-secret-that-is-long-enough-0123456789"),
+    )
+    .unwrap();
+    assert_eq!(app.get("/me", &hs512).await.status, 401);
+
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"x","role":"admin","iat":1,"exp":9999999999}"#),
+        parts[2]
+    );
+    assert_eq!(app.get("/me", &tampered).await.status, 401);
+    assert_eq!(app.get("/me", &app.admin).await.status, 200);
+}
+
+#[tokio::test]
+async fn disabled_users_lose_access_at_once() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let disable = app
+        .patch(
+            &format!("/users/{}", w.cadre1),
+            &app.admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(disable.status, 200);
+    assert_eq!(disable.body["active"], false);
+    assert_eq!(app.get("/me", &w.cadre1_token).await.status, 401);
+    assert_eq!(app.login_reply("13900000011", PASSWORD).await.status, 403);
+}
+
+#[tokio::test]
+async fn villagers_register_themselves_in_their_village() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let body = json!({"phone": "13655556666", "name": "孙婆婆", "password": "long-password", "village_id": w.village1});
+    let reply = app
+        .call(Method::POST, "/auth/register", None, Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    assert_eq!(reply.body["user"]["role"], "villager");
+    assert_eq!(reply.body["user"]["org_unit_id"], w.village1);
+    assert_eq!(reply.body["user"]["village_ids"], json!([w.village1]));
+    assert_eq!(
+        app.get("/me", reply.body["access_token"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+
+    let again = app
+        .call(Method::POST, "/auth/register", None, Some(body))
+        .await;
+    assert_eq!(again.status, 409);
+
+    let not_a_village = app
+        .call(Method::POST, "/auth/register", None,
+            Some(json!({"phone": "13655557777", "name": "x", "password": "long-password", "village_id": w.town1})))
+        .await;
+    assert_eq!(not_a_village.status, 422);
+    assert_eq!(not_a_village.error_fields(), vec!["village_id"]);
+
+    let bad = app
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(
+                json!({"phone": "123", "name": "", "password": "short", "village_id": w.village1}),
+            ),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_fields(), vec!["phone", "name", "password"]);
+}
+
+#[tokio::test]
+async fn registration_is_rate_limited_per_address() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let body = json!({"phone": format!("136{:08}", i), "name": "x", "password": "long-password", "village_id": "none"});
+        statuses.push(
+            app.call(Method::POST, "/auth/register", None, Some(body))
+                .await
+                .status,
+        );
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[10], 429);
+}
+
+#[tokio::test]
+async fn a_generated_jwt_secret_survives_a_restart() {
+    let app = spawn_app_with(|c| c.jwt_secret = None).await;
+    let mut config = test_config(&app.db);
+    config.jwt_secret = None;
+    let restarted = start(config);
+    let reply = app
+        .client
+        .get(format!("{restarted}/me"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+}
+
+#[tokio::test]
+async fn the_first_admin_gets_a_generated_password_when_none_is_configured() {
+    let db = minqing_e2e::TestDatabase::new();
+    let mut config = test_config(&db);
+    config.admin_password = None;
+    let app = minqing_api::startup::Application::build(config.clone()).unwrap();
+    let notice = app
+        .first_admin_notice
+        .clone()
+        .expect("a notice with the password");
+    let password = notice
+        .split("password ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let reply = reqwest::Client::new()
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"phone": ADMIN_PHONE, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    // A second start finds the admin and says nothing.
+    let again = minqing_api::startup::Application::build(config).unwrap();
+    assert!(again.first_admin_notice.is_none());
+}

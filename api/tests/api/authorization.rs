@@ -1,0 +1,160 @@
+//! Every endpoint × every role, on records of the supervisor's own town and of another town.
+//! Roles that may never act get 403; records outside a supervisor's subtree answer 404.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, square, PASSWORD};
+
+const ACTORS: [&str; 6] = [
+    "admin",
+    "supervisor (own town)",
+    "supervisor (other town)",
+    "cadre",
+    "villager",
+    "anonymous",
+];
+
+#[tokio::test]
+async fn every_endpoint_for_every_role() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let tokens: [Option<&str>; 6] = [
+        Some(&app.admin),
+        Some(&w.sup1_token),
+        Some(&w.sup2_token),
+        Some(&w.cadre1_token),
+        Some(&w.villager1_token),
+        None,
+    ];
+    let town1 = w.town1.clone();
+    let new_cadre = move |i: usize| {
+        json!({"name": "新人", "phone": format!("1370000000{i}"), "role": "cadre",
+        "org_unit_id": town1, "cadre_category": "organ", "password": PASSWORD})
+    };
+    type Body = Box<dyn Fn(usize) -> Option<Value>>;
+    let none: fn(usize) -> Option<Value> = |_| None;
+    let cases: Vec<(Method, String, Body, [u16; 6])> = vec![
+        (
+            Method::GET,
+            "/org-units".into(),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/org-units".into(),
+            Box::new({
+                let c = w.county.clone();
+                move |_| Some(json!({"name": "新镇", "kind": "town", "parent_id": c}))
+            }),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/org-units/{}", w.village1),
+            Box::new(none),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            format!("/org-units/{}", w.village1),
+            Box::new(|_| Some(json!({"name": "溪口村"}))),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/villages/{}/boundary", w.village1),
+            Box::new(|_| Some(square(119.65, 29.08, 0.01))),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/users".into(),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Box::new(move |i| Some(new_cadre(i))),
+            [201, 201, 422, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/users/{}", w.cadre1),
+            Box::new(none),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            format!("/users/{}", w.cadre1),
+            Box::new(|_| Some(json!({"name": "李明"}))),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/users/{}/villages", w.cadre1),
+            Box::new({
+                let v = w.village1.clone();
+                move |_| Some(json!({"village_ids": [v]}))
+            }),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/me".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::POST,
+            "/auth/logout".into(),
+            Box::new(|_| Some(json!({"refresh_token": "unknown"}))),
+            [204, 204, 204, 204, 204, 401],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, expected) in &cases {
+        for (i, token) in tokens.iter().enumerate() {
+            let reply = app.call(method.clone(), path, *token, body(i)).await;
+            if reply.status != expected[i] {
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {} {:?}",
+                    ACTORS[i], expected[i], reply.status, reply.body
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_supervisor_cannot_tell_other_towns_records_from_missing_ones() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let other = app
+        .get(&format!("/users/{}", w.cadre2), &w.sup1_token)
+        .await;
+    let missing = app.get("/users/does-not-exist", &w.sup1_token).await;
+    assert_eq!(other.status, 404);
+    assert_eq!(other.body["detail"], missing.body["detail"]);
+    let admin = app.get("/me", &app.admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.get(&format!("/users/{admin}"), &w.sup1_token)
+            .await
+            .status,
+        404
+    );
+    let units = app.get("/org-units", &w.sup1_token).await;
+    let ids: Vec<&str> = units.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![w.town1.as_str(), w.village1.as_str()]);
+}

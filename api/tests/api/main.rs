@@ -1,0 +1,11 @@
+//! HTTP integration tests: every test starts the real application with a database of its
+//! own (SQLite, or PostgreSQL when MINQING_TEST_POSTGRES is set) and drives it over HTTP.
+
+mod auth;
+mod authorization;
+mod errors;
+mod helpers;
+mod migrations;
+mod org_units;
+mod system;
+mod users;
