@@ -95,8 +95,14 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         if demo {
             print_demo_logins(&demo::load(app.db())?);
         }
-        tracing::info!(%bind, port = app.port(), "minqing listening");
-        println!("Minqing is listening on http://{bind} (health: /api/v1/health)");
+        let host = bind
+            .rsplit_once(':')
+            .map_or(bind.as_str(), |(host, _)| host);
+        tracing::info!(%host, port = app.port(), "minqing listening");
+        println!(
+            "Minqing is listening on http://{host}:{} (health: /api/v1/health)",
+            app.port()
+        );
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -1,1 +1,6 @@
+//! The phone client core of Minqing: API client, offline outbox, photo compression, sync.
+//!
+//! Only the shared wire types exist so far (re-exported here); the client itself is built
+//! with the check-in work, which it needs to sync.
 
+pub use minqing_protocol as protocol;

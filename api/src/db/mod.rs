@@ -160,7 +160,7 @@ impl Db {
                 SqliteConnection::establish(&path)
                     .and_then(|mut c| {
                         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
-                            .map_err(|e| diesel::ConnectionError::CouldntSetupConfiguration(e))
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
                     })
                     .with_context(|| format!("opening SQLite database {path}"))?;
                 let pool = Pool::builder()

@@ -1,0 +1,270 @@
+//! The real `minqing` binary, started the way a newcomer starts it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use minqing_e2e::TestDatabase;
+use serde_json::{json, Value};
+
+/// `target/<profile>/minqing`, built by `cargo test --workspace` alongside this test.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let bin = dir.join("minqing");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+fn command(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.current_dir(db.dir())
+        .env("DATABASE_URL", &db.url)
+        .env("MINQING_BIND", "127.0.0.1:0")
+        .env("MINQING_ADMIN_PHONE", "13800000000")
+        .env("MINQING_ADMIN_PASSWORD", "admin-password-1")
+        .env_remove("MINQING_JWT_SECRET")
+        .env_remove("MINQING_CONFIG");
+    cmd
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    /// The server's standard output, line by line; kept open so it never writes into a closed pipe.
+    _output: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `minqing <args>` and waits (up to 60 s) for the line that says where it listens.
+    fn start(db: &TestDatabase, args: &[&str]) -> Server {
+        let mut child = command(db)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("minqing starts");
+        let stdout = child.stdout.take();
+        let (tx, rx) = mpsc::channel();
+        // Owned by `Server` from here on, so the process is reaped even if startup fails.
+        let mut server = Server {
+            child,
+            base: String::new(),
+            _output: rx,
+        };
+        std::thread::spawn(move || {
+            for line in stdout
+                .into_iter()
+                .flat_map(|out| BufReader::new(out).lines().map_while(Result::ok))
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = server
+                ._output
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no listening line; output so far: {seen:?}"));
+            if let Some(rest) = line.strip_prefix("Minqing is listening on ") {
+                let origin = rest.split_whitespace().next().unwrap_or_default();
+                server.base = format!("{origin}/api/v1");
+                return server;
+            }
+            seen.push(line);
+        }
+    }
+
+    fn stop_gracefully(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn login(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    phone: &str,
+    password: &str,
+) -> reqwest::blocking::Response {
+    client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"phone": phone, "password": password}))
+        .send()
+        .expect("the server answers")
+}
+
+#[test]
+fn serve_answers_health_on_an_empty_directory_and_stops_on_sigterm() {
+    let db = TestDatabase::new();
+    let server = Server::start(&db, &["serve"]);
+    let client = reqwest::blocking::Client::new();
+    let health: Value = client
+        .get(format!("{}/health", server.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok", "db": "ok"}));
+    assert_eq!(
+        login(&client, &server.base, "13800000000", "admin-password-1").status(),
+        200
+    );
+    assert!(
+        db.dir().join("data").is_dir(),
+        "the data directory is created"
+    );
+    let status = server.stop_gracefully();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+#[test]
+fn demo_data_gives_working_logins() {
+    let db = TestDatabase::new();
+    let server = Server::start(&db, &["serve", "--demo"]);
+    let client = reqwest::blocking::Client::new();
+    let session: Value = login(&client, &server.base, "13900000001", "minqing-demo")
+        .json()
+        .unwrap();
+    let token = session["access_token"]
+        .as_str()
+        .expect("the demo supervisor signs in");
+    let users: Value = client
+        .get(format!("{}/users", server.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"李明") && names.contains(&"赵大爷"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"刘洋"),
+        "another town's cadre is not listed: {names:?}"
+    );
+    let villages: Value = client
+        .get(format!("{}/org-units?kind=village", server.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let with_boundary = villages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["boundary"].is_null())
+        .count();
+    assert_eq!(with_boundary, 3);
+    drop(server);
+    // Loading the demo again on the same database changes nothing and still starts.
+    let again = Server::start(&db, &["serve", "--demo"]);
+    let users: Value = client
+        .get(format!("{}/users?limit=500", again.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        users["items"].as_array().unwrap().len(),
+        names.len(),
+        "no demo user was added twice"
+    );
+}
+
+#[test]
+fn migrate_and_admin_create_user_work_from_the_command_line() {
+    let db = TestDatabase::new();
+    let migrate = command(&db).arg("migrate").output().unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("applied 1 migration"));
+    let again = command(&db).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
+
+    let created = command(&db)
+        .args([
+            "admin",
+            "create-user",
+            "--phone",
+            "13811112222",
+            "--name",
+            "县管理员",
+            "--password",
+            "cli-password-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let weak = command(&db)
+        .args([
+            "admin",
+            "create-user",
+            "--phone",
+            "13811113333",
+            "--name",
+            "x",
+            "--password",
+            "short",
+        ])
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+
+    let server = Server::start(&db, &["serve"]);
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(
+        login(&client, &server.base, "13811112222", "cli-password-1").status(),
+        200
+    );
+}
