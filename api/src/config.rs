@@ -24,6 +24,8 @@ pub struct Config {
     pub access_ttl_secs: i64,
     pub refresh_ttl_days: i64,
     pub log_format: LogFormat,
+    /// The towns' local time zone (IANA name): night windows and night dates are local.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
@@ -40,6 +42,7 @@ struct FileConfig {
     access_ttl_secs: Option<i64>,
     refresh_ttl_days: Option<i64>,
     log_format: Option<LogFormat>,
+    timezone: Option<String>,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             access_ttl_secs: 15 * 60,
             refresh_ttl_days: 30,
             log_format: LogFormat::Text,
+            timezone: chrono_tz::Asia::Shanghai,
         }
     }
 }
@@ -96,7 +100,16 @@ impl Config {
             Some(_) => anyhow::bail!("MINQING_DB_POOL_SIZE must be between 1 and 256"),
             None => file.db_pool_size,
         };
+        let timezone = match var("MINQING_TIMEZONE").or(file.timezone) {
+            Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "MINQING_TIMEZONE {name:?} is not an IANA time zone such as Asia/Shanghai"
+                )
+            })?,
+            None => defaults.timezone,
+        };
         Ok(Config {
+            timezone,
             database_url: var("DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or(defaults.database_url),

@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo => {
             let db = Db::connect(&config.database_url, 1)?;
             db.migrate()?;
-            print_demo_logins(&demo::load(&db)?);
+            print_demo_logins(&demo::load(&db, config.timezone)?);
             Ok(())
         }
         Command::Admin {
@@ -88,12 +88,13 @@ fn main() -> anyhow::Result<()> {
 fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let bind = config.bind.clone();
+        let timezone = config.timezone;
         let app = Application::build(config)?;
         if let Some(notice) = &app.first_admin_notice {
             println!("{notice}");
         }
         if demo {
-            print_demo_logins(&demo::load(app.db())?);
+            print_demo_logins(&demo::load(app.db(), timezone)?);
         }
         let host = bind
             .rsplit_once(':')

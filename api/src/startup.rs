@@ -19,9 +19,12 @@ use crate::auth::{Limiters, TokenKeys};
 use crate::config::Config;
 use crate::db::models::{enum_text, UserRow};
 use crate::db::{new_id, settings, users, Db};
+use crate::domain::checkin::CheckinRules;
 use crate::domain::people::Phone;
 use crate::error::ApiError;
 use crate::http::{self, ApiDoc, AppState};
+use crate::media::store::LocalDisk;
+use crate::villages::BoundaryCache;
 
 pub struct Application {
     port: u16,
@@ -48,6 +51,16 @@ impl Application {
             db: db.clone(),
             keys: TokenKeys::from_secret(secret.as_bytes(), config.access_ttl_secs),
             limiters: Limiters::default(),
+            rules: CheckinRules {
+                timezone: config.timezone,
+                ..CheckinRules::default()
+            },
+            boundaries: BoundaryCache::default(),
+            photos: Arc::new(
+                LocalDisk::new(config.data_dir.join("photos"))
+                    .with_context(|| "opening the photo store")?,
+            ),
+            photo_slots: tokio::sync::Semaphore::new(2),
             config: Arc::new(config),
         });
         let server = HttpServer::new(move || {

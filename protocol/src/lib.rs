@@ -249,3 +249,215 @@ pub struct CircleBoundary {
     pub center: LatLon,
     pub radius_m: Option<f64>,
 }
+
+/// 四夜 (night study, visits, discussions, help), the two ends of a 住夜 stay, and a day's work log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckinKind {
+    NightStudy,
+    NightVisit,
+    NightDiscussion,
+    NightHelp,
+    StayStart,
+    StayEnd,
+    WorkLog,
+}
+
+/// The coordinate system a phone reported in: GPS (`wgs84`), Amap/Tencent (`gcj02`), Baidu (`bd09`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Crs {
+    Wgs84,
+    Gcj02,
+    Bd09,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckinStatus {
+    Accepted,
+    Flagged,
+    Approved,
+    Rejected,
+}
+
+/// Why a check-in needs a supervisor's look (DESIGN §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FlagCode {
+    OutsideGeofence,
+    NotAssignedVillage,
+    OutsideNightWindow,
+    LowAccuracy,
+    ImplausibleSpeed,
+    MockLocation,
+    UnusualDevice,
+    LateSync,
+    FutureTime,
+    PhotoReused,
+    PhotoExifFar,
+    PhotoExifTime,
+    /// A stay whose end came less than the minimum hours after its start.
+    ShortStay,
+}
+
+/// A flag with what was measured: metres, km/h, hours, a local time, a device or photo id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Flag {
+    pub code: FlagCode,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub value: serde_json::Value,
+}
+
+/// A check-in as the phone sends it. `id` is a UUID the phone makes, so a retry is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckin {
+    pub id: String,
+    pub kind: CheckinKind,
+    pub village_id: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub crs: Option<Crs>,
+    pub accuracy_m: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub device_id: Option<String>,
+    pub mock_location: Option<bool>,
+    pub note: Option<String>,
+    pub household: Option<String>,
+    pub photo_ids: Option<Vec<String>>,
+}
+
+/// The answer to a check-in: 201 the first time, 200 with the same answer on a retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CheckinReceipt {
+    pub id: String,
+    pub status: CheckinStatus,
+    pub flags: Vec<Flag>,
+    pub stay_id: Option<String>,
+}
+
+/// One item of a batch answer: the HTTP status it would have had alone, and its receipt or problem.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BatchItem {
+    pub index: usize,
+    pub id: Option<String>,
+    pub status: u16,
+    pub receipt: Option<CheckinReceipt>,
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Checkin {
+    pub id: String,
+    pub user_id: String,
+    pub kind: CheckinKind,
+    pub village_id: String,
+    /// WGS-84.
+    pub lat: f64,
+    pub lon: f64,
+    /// What the phone reported, before conversion to WGS-84.
+    pub reported: ReportedPosition,
+    pub accuracy_m: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// The local date the work counts for; after midnight it is the night before.
+    pub night_date: chrono::NaiveDate,
+    pub device_id: Option<String>,
+    pub mock_location: bool,
+    pub note: Option<String>,
+    pub household: Option<String>,
+    pub status: CheckinStatus,
+    pub flags: Vec<Flag>,
+    pub photo_ids: Vec<String>,
+    pub stay_id: Option<String>,
+    pub review: Option<Review>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReportedPosition {
+    pub lat: f64,
+    pub lon: f64,
+    pub crs: Crs,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Review {
+    pub reviewed_by: String,
+    pub reviewed_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub decision: ReviewDecision,
+    pub reason: String,
+}
+
+/// `open` until the morning check-in arrives or the deadline (noon) passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StayStatus {
+    Open,
+    Valid,
+    Incomplete,
+    Flagged,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Stay {
+    pub id: String,
+    pub user_id: String,
+    pub village_id: String,
+    pub night_date: chrono::NaiveDate,
+    pub start_id: String,
+    pub end_id: Option<String>,
+    /// When the evening and morning check-ins were recorded.
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    pub status: StayStatus,
+}
+
+/// What the photo's EXIF said before it was stripped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ExifInfo {
+    pub taken_at: Option<DateTime<Utc>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MediaInfo {
+    pub id: String,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub exif: ExifInfo,
+}

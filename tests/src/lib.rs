@@ -4,6 +4,8 @@
 //! database per connection). PostgreSQL when `MINQING_TEST_POSTGRES` holds a server URL
 //! (e.g. `postgres://postgres@127.0.0.1/postgres`): a fresh schema, dropped afterwards.
 
+pub mod photos;
+
 use std::path::{Path, PathBuf};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};

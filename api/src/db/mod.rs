@@ -17,6 +17,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiResult;
 
+pub mod checkins;
+pub mod media;
 pub mod models;
 pub mod org;
 pub mod schema;

@@ -40,6 +40,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        usual_device_id -> Nullable<Text>,
     }
 }
 
@@ -68,10 +69,83 @@ diesel::joinable!(user_villages -> users (user_id));
 diesel::joinable!(user_villages -> org_units (village_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::table! {
+    media (id) {
+        id -> Text,
+        sha256 -> Text,
+        uploader_id -> Nullable<Text>,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        exif_taken_at -> Nullable<Timestamp>,
+        exif_lat -> Nullable<Double>,
+        exif_lon -> Nullable<Double>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checkins (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        village_id -> Text,
+        org_path -> Text,
+        lat -> Double,
+        lon -> Double,
+        crs -> Text,
+        reported_lat -> Double,
+        reported_lon -> Double,
+        accuracy_m -> Double,
+        recorded_at -> Timestamp,
+        received_at -> Timestamp,
+        night_date -> Date,
+        device_id -> Nullable<Text>,
+        mock_location -> Bool,
+        note -> Nullable<Text>,
+        household -> Nullable<Text>,
+        status -> Text,
+        flags -> Text,
+        request_hash -> Text,
+        stay_id -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    checkin_photos (checkin_id, media_id) {
+        checkin_id -> Text,
+        media_id -> Text,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    stays (id) {
+        id -> Text,
+        user_id -> Text,
+        village_id -> Text,
+        org_path -> Text,
+        night_date -> Date,
+        start_id -> Text,
+        end_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(checkin_photos -> checkins (checkin_id));
+diesel::joinable!(checkin_photos -> media (media_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     org_units,
     users,
     user_villages,
-    refresh_tokens
+    refresh_tokens,
+    media,
+    checkins,
+    checkin_photos,
+    stays,
 );

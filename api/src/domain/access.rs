@@ -24,6 +24,11 @@ pub enum Action {
     ManageOrgUnits,
     ReadUsers,
     ManageUsers,
+    /// Record one's own check-ins.
+    SubmitCheckins,
+    ReadCheckins,
+    ReviewCheckins,
+    UploadMedia,
 }
 
 /// The part of the org tree an actor may act on.
@@ -31,6 +36,8 @@ pub enum Action {
 pub enum Reach {
     Everything,
     Subtree(String),
+    /// Only records that belong to this user.
+    Own(String),
 }
 
 impl Reach {
@@ -41,6 +48,25 @@ impl Reach {
             (Reach::Everything, _) => true,
             (Reach::Subtree(root), Some(path)) => in_subtree(path, root),
             (Reach::Subtree(_), None) => false,
+            (Reach::Own(_), _) => false,
+        }
+    }
+
+    /// The subtree a list is confined to (`None`: everything). Lists of records that have no
+    /// owner cannot be reached by ownership.
+    pub fn subtree(self) -> Result<Option<String>, Denial> {
+        match self {
+            Reach::Everything => Ok(None),
+            Reach::Subtree(path) => Ok(Some(path)),
+            Reach::Own(_) => Err(Denial::Forbidden),
+        }
+    }
+
+    /// Whether a record owned by `owner` and filed under `path` is within reach.
+    pub fn covers_record(&self, path: Option<&str>, owner: &str) -> bool {
+        match self {
+            Reach::Own(user) => user == owner,
+            other => other.covers(path),
         }
     }
 }
@@ -57,13 +83,34 @@ pub enum Denial {
 pub fn reach(actor: &Actor, action: Action) -> Result<Reach, Denial> {
     use Action::*;
     match (actor.role, action) {
+        // Check-ins prove one's own field work; admins do none.
+        (Role::Admin, SubmitCheckins) => Err(Denial::Forbidden),
         (Role::Admin, _) => Ok(Reach::Everything),
-        (Role::Supervisor, ReadOrgUnits | ReadUsers | ManageUsers) => actor
+        (_, UploadMedia) => Ok(Reach::Own(actor.user_id.clone())),
+        (
+            Role::Supervisor,
+            ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins,
+        ) => actor
             .org_path
             .clone()
             .map(Reach::Subtree)
             .ok_or(Denial::Forbidden),
+        (Role::Cadre, SubmitCheckins | ReadCheckins) => Ok(Reach::Own(actor.user_id.clone())),
         _ => Err(Denial::Forbidden),
+    }
+}
+
+/// Checks `action` on a record owned by `owner` and filed under the unit at `target_path`.
+pub fn authorize_record(
+    actor: &Actor,
+    action: Action,
+    target_path: Option<&str>,
+    owner: &str,
+) -> Result<(), Denial> {
+    if reach(actor, action)?.covers_record(target_path, owner) {
+        Ok(())
+    } else {
+        Err(Denial::Hidden)
     }
 }
 
@@ -152,6 +199,46 @@ mod tests {
                 assert_eq!(authorize(&a, action, Some("/c/t/")), Err(Denial::Forbidden));
             }
         }
+    }
+
+    #[test]
+    fn cadres_reach_their_own_checkins_only() {
+        let cadre = actor(Role::Cadre, Some("/c/t/"));
+        assert_eq!(
+            reach(&cadre, Action::SubmitCheckins),
+            Ok(Reach::Own("u".into()))
+        );
+        assert_eq!(
+            authorize_record(&cadre, Action::ReadCheckins, Some("/c/t/v/"), "u"),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_record(&cadre, Action::ReadCheckins, Some("/c/t/v/"), "other"),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            reach(&cadre, Action::ReviewCheckins),
+            Err(Denial::Forbidden)
+        );
+        let sup = actor(Role::Supervisor, Some("/c/t/"));
+        assert_eq!(reach(&sup, Action::SubmitCheckins), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize_record(&sup, Action::ReviewCheckins, Some("/c/t/v/"), "x"),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_record(&sup, Action::ReviewCheckins, Some("/c/t2/v/"), "x"),
+            Err(Denial::Hidden)
+        );
+        let villager = actor(Role::Villager, Some("/c/t/v/"));
+        assert_eq!(
+            reach(&villager, Action::ReadCheckins),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            reach(&villager, Action::UploadMedia),
+            Ok(Reach::Own("u".into()))
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod boundary;
+pub mod checkin;
+pub mod coords;
 pub mod org;
 pub mod people;
 pub mod throttle;

@@ -11,12 +11,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::{Limiters, TokenKeys};
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::checkin::CheckinRules;
 use crate::error::ApiError;
+use crate::media::store::PhotoStore;
+use crate::villages::BoundaryCache;
 
 pub mod auth;
+pub mod checkins;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod media;
 pub mod org_units;
 pub mod paging;
 pub mod users;
@@ -27,6 +32,11 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub limiters: Limiters,
     pub config: Arc<Config>,
+    pub rules: CheckinRules,
+    pub boundaries: BoundaryCache,
+    pub photos: Arc<dyn PhotoStore>,
+    /// Photos being decoded at once (each may hold a large image in memory).
+    pub photo_slots: tokio::sync::Semaphore,
 }
 
 pub type State = web::Data<AppState>;
@@ -60,7 +70,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(auth::routes)
         .configure(me::routes)
         .configure(org_units::routes)
-        .configure(users::routes);
+        .configure(users::routes)
+        .configure(checkins::routes)
+        .configure(media::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

@@ -13,7 +13,7 @@ use super::State;
 use crate::db::models::{enum_text, OrgUnitRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
 use crate::db::{new_id, DbConn};
-use crate::domain::access::{authorize, reach, Action, Reach};
+use crate::domain::access::{authorize, reach, Action};
 use crate::domain::boundary::parse_boundary;
 use crate::domain::org::{check_parent, child_path, in_subtree, parse_code, parse_unit_name};
 use crate::domain::Invalid;
@@ -47,10 +47,7 @@ async fn list_org_units(
     actor: Authenticated,
     query: web::Query<OrgUnitQuery>,
 ) -> ApiResult<web::Json<Page<OrgUnit>>> {
-    let within = match reach(&actor.0, Action::ReadOrgUnits)? {
-        Reach::Everything => None,
-        Reach::Subtree(path) => Some(path),
-    };
+    let within = reach(&actor.0, Action::ReadOrgUnits)?.subtree()?;
     let query = query.into_inner();
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
     let filter = OrgUnitFilter {
@@ -65,7 +62,7 @@ async fn list_org_units(
         .iter()
         .map(OrgUnitRow::to_wire)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(web::Json(paging.page(units, |u| &u.id)))
+    Ok(web::Json(paging.page(units, |u| u.id.clone())))
 }
 
 /// Loads a unit the actor may act on; anything else is "not found".

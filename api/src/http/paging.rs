@@ -43,7 +43,7 @@ impl Paging {
         self.limit + 1
     }
 
-    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> &str) -> Page<T> {
+    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more {
@@ -65,12 +65,12 @@ mod tests {
     #[test]
     fn pages_and_cursors() {
         let paging = Paging::parse(Some(2), None).unwrap();
-        let page = paging.page(vec!["a".to_string(), "b".into(), "c".into()], |s| s);
+        let page = paging.page(vec!["a".to_string(), "b".into(), "c".into()], |s| s.clone());
         assert_eq!(page.items, vec!["a", "b"]);
         let cursor = page.next_cursor.unwrap();
         let next = Paging::parse(Some(2), Some(&cursor)).unwrap();
         assert_eq!(next.after.as_deref(), Some("b"));
-        let last = next.page(vec!["c".to_string()], |s| s);
+        let last = next.page(vec!["c".to_string()], |s| s.clone());
         assert!(last.next_cursor.is_none());
         assert!(Paging::parse(Some(0), None).is_err());
         assert!(Paging::parse(Some(501), None).is_err());

@@ -19,7 +19,7 @@ use crate::auth::password::hash_password;
 use crate::db::models::{enum_text, parse_enum, OrgUnitRow, UserRow};
 use crate::db::users::{self, UserFilter};
 use crate::db::{new_id, org, DbConn};
-use crate::domain::access::{authorize, may_manage_role, reach, Action, Actor, Reach};
+use crate::domain::access::{authorize, may_manage_role, reach, Action, Actor};
 use crate::domain::people::{
     check_password, check_profile, parse_person_name, Phone, ProfileRequest,
 };
@@ -65,10 +65,7 @@ async fn list_users(
     actor: Authenticated,
     query: web::Query<UserQuery>,
 ) -> ApiResult<web::Json<Page<User>>> {
-    let within = match reach(&actor.0, Action::ReadUsers)? {
-        Reach::Everything => None,
-        Reach::Subtree(path) => Some(path),
-    };
+    let within = reach(&actor.0, Action::ReadUsers)?.subtree()?;
     let query = query.into_inner();
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
     let filter = UserFilter {
@@ -85,7 +82,7 @@ async fn list_users(
             with_villages(conn, &rows)
         })
         .await?;
-    Ok(web::Json(paging.page(list, |u| &u.id)))
+    Ok(web::Json(paging.page(list, |u| u.id.clone())))
 }
 
 /// The org unit a user is to be filed under, if the actor may file people there.

@@ -4,7 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, square, PASSWORD};
+use crate::helpers::clock::{at, last_night};
+use crate::helpers::{checkin, spawn_app, square, PASSWORD};
 
 const ACTORS: [&str; 6] = [
     "admin",
@@ -18,7 +19,21 @@ const ACTORS: [&str; 6] = [
 #[tokio::test]
 async fn every_endpoint_for_every_role() {
     let app = spawn_app().await;
-    let w = app.world().await;
+    let w = app.checkin_world().await;
+    // A flagged check-in of town 1 (outside the village) to read and review.
+    let night = last_night();
+    let flagged = checkin(
+        "night_visit",
+        &w.village1,
+        29.2,
+        119.65,
+        &at(night, 0, 20, 0),
+    );
+    let flagged_id = flagged["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.post("/checkins", &w.cadre1_token, flagged).await.body["status"],
+        "flagged"
+    );
     let tokens: [Option<&str>; 6] = [
         Some(&app.admin),
         Some(&w.sup1_token),
@@ -106,6 +121,66 @@ async fn every_endpoint_for_every_role() {
             "/me".into(),
             Box::new(none),
             [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::POST,
+            "/checkins".into(),
+            Box::new({
+                let v = w.village1.clone();
+                move |i| {
+                    Some(checkin(
+                        "work_log",
+                        &v,
+                        29.08,
+                        119.65,
+                        &at(night, 0, 21, i as u32),
+                    ))
+                }
+            }),
+            [403, 403, 403, 201, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/checkins/batch".into(),
+            Box::new(|_| Some(json!([]))),
+            [403, 403, 403, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/checkins".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/checkins/{flagged_id}"),
+            Box::new(none),
+            [200, 200, 404, 200, 403, 401],
+        ),
+        // The admin decides first; the town's supervisor then finds it decided (409).
+        (
+            Method::POST,
+            format!("/checkins/{flagged_id}/review"),
+            Box::new(|_| Some(json!({"decision": "approve", "reason": "已核实"}))),
+            [200, 409, 404, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/stays".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/media".into(),
+            Box::new(|_| Some(json!({}))),
+            [415, 415, 415, 415, 415, 401],
+        ),
+        (
+            Method::GET,
+            format!("/media/{}", uuid::Uuid::nil()),
+            Box::new(none),
+            [404, 404, 404, 404, 404, 401],
         ),
         (
             Method::POST,

@@ -240,3 +240,92 @@ pub fn square(lon: f64, lat: f64, half: f64) -> Value {
         [lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
         [lon - half, lat + half], [lon - half, lat - half]]]})
 }
+
+/// Local (Asia/Shanghai) wall-clock times for check-ins, always in the recent past.
+pub mod clock {
+    use chrono::{Duration, FixedOffset, NaiveDate, TimeZone, Timelike, Utc};
+
+    fn shanghai() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+    }
+
+    /// The latest night whose next morning (till 07:00 local) is already over.
+    pub fn last_night() -> NaiveDate {
+        let now = Utc::now().with_timezone(&shanghai());
+        let back = if now.hour() >= 7 { 1 } else { 2 };
+        now.date_naive() - Duration::days(back)
+    }
+
+    /// RFC 3339 (UTC) of `night` + `days` at `hh:mm` local time.
+    pub fn at(night: NaiveDate, days: i64, hh: u32, mm: u32) -> String {
+        let local = (night + Duration::days(days))
+            .and_hms_opt(hh, mm, 0)
+            .expect("a valid time");
+        shanghai()
+            .from_local_datetime(&local)
+            .single()
+            .expect("no gaps in a fixed offset")
+            .with_timezone(&Utc)
+            .to_rfc3339()
+    }
+}
+
+/// A check-in body at the given place and time; override fields with `json_merge`.
+pub fn checkin(kind: &str, village: &str, lat: f64, lon: f64, recorded_at: &str) -> Value {
+    json!({"id": uuid::Uuid::new_v4().to_string(), "kind": kind, "village_id": village, "lat": lat, "lon": lon,
+           "accuracy_m": 12.0, "recorded_at": recorded_at, "device_id": "phone-1"})
+}
+
+/// The codes of a receipt's flags.
+pub fn flag_codes(receipt: &Value) -> Vec<String> {
+    receipt["flags"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["code"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value measured for flag `code`.
+pub fn flag_value(receipt: &Value, code: &str) -> Value {
+    receipt["flags"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["code"] == code))
+        .map(|x| x["value"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The village centre used by check-in tests (Zhejiang).
+pub const CENTRE: (f64, f64) = (29.08, 119.65);
+
+impl TestApp {
+    /// Gives village 1 a 1500 m circle and assigns cadre 1 to it.
+    pub async fn checkin_world(&self) -> World {
+        let w = self.world().await;
+        let boundary = json!({"center": {"lat": CENTRE.0, "lon": CENTRE.1}, "radius_m": 1500.0});
+        assert_eq!(
+            self.put(
+                &format!("/villages/{}/boundary", w.village1),
+                &self.admin,
+                boundary
+            )
+            .await
+            .status,
+            200
+        );
+        let assign = json!({"village_ids": [w.village1]});
+        assert_eq!(
+            self.put(
+                &format!("/users/{}/villages", w.cadre1),
+                &self.admin,
+                assign
+            )
+            .await
+            .status,
+            200
+        );
+        w
+    }
+}

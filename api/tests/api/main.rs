@@ -3,8 +3,10 @@
 
 mod auth;
 mod authorization;
+mod checkins;
 mod errors;
 mod helpers;
+mod media;
 mod migrations;
 mod org_units;
 mod system;

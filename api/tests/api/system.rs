@@ -39,6 +39,15 @@ const CONTRACT: &[(&str, &str)] = &[
     ("patch", "/api/v1/users/{id}"),
     ("put", "/api/v1/users/{id}/villages"),
     ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/checkins"),
+    ("post", "/api/v1/checkins/batch"),
+    ("get", "/api/v1/checkins"),
+    ("post", "/api/v1/checkins/{id}/review"),
+    ("get", "/api/v1/stays"),
+    ("post", "/api/v1/media"),
+    ("get", "/api/v1/media/{id}"),
+    ("get", "/api/v1/media/{id}/thumb"),
+    ("get", "/api/v1/media/{id}/meta"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,348 @@
+//! Check-ins, their photos, and stays.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{checkin_photos, checkins, stays, user_villages, users};
+use super::{db_run, DbConn};
+use crate::error::ApiResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = checkins)]
+pub struct CheckinRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub village_id: String,
+    pub org_path: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub crs: String,
+    pub reported_lat: f64,
+    pub reported_lon: f64,
+    pub accuracy_m: f64,
+    pub recorded_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub night_date: NaiveDate,
+    pub device_id: Option<String>,
+    pub mock_location: bool,
+    pub note: Option<String>,
+    pub household: Option<String>,
+    pub status: String,
+    pub flags: String,
+    pub request_hash: String,
+    pub stay_id: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stays)]
+pub struct StayRow {
+    pub id: String,
+    pub user_id: String,
+    pub village_id: String,
+    pub org_path: String,
+    pub night_date: NaiveDate,
+    pub start_id: String,
+    pub end_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<CheckinRow>> {
+    Ok(db_run!(conn, |c| checkins::table
+        .find(id)
+        .select(CheckinRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn insert(conn: &mut DbConn, row: &CheckinRow, photos: &[(String, String)]) -> ApiResult<()> {
+    let photo_rows: Vec<_> = photos
+        .iter()
+        .map(|(media_id, sha)| {
+            (
+                checkin_photos::checkin_id.eq(&row.id),
+                checkin_photos::media_id.eq(media_id),
+                checkin_photos::sha256.eq(sha),
+            )
+        })
+        .collect();
+    db_run!(conn, |c| {
+        diesel::insert_into(checkins::table)
+            .values(row)
+            .execute(c)?;
+        if !photo_rows.is_empty() {
+            diesel::insert_into(checkin_photos::table)
+                .values(&photo_rows)
+                .execute(c)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Where and when the user's check-in recorded just before `at` was made.
+pub fn previous_position(
+    conn: &mut DbConn,
+    user_id: &str,
+    at: NaiveDateTime,
+) -> ApiResult<Option<(f64, f64, NaiveDateTime)>> {
+    Ok(db_run!(conn, |c| checkins::table
+        .filter(checkins::user_id.eq(user_id))
+        .filter(checkins::recorded_at.le(at))
+        .order((checkins::recorded_at.desc(), checkins::id.desc()))
+        .select((checkins::lat, checkins::lon, checkins::recorded_at))
+        .first(c)
+        .optional())?)
+}
+
+pub fn is_assigned(conn: &mut DbConn, user_id: &str, village_id: &str) -> ApiResult<bool> {
+    Ok(db_run!(conn, |c| diesel::select(diesel::dsl::exists(
+        user_villages::table
+            .filter(user_villages::user_id.eq(user_id))
+            .filter(user_villages::village_id.eq(village_id))
+    ))
+    .get_result::<bool>(c))?)
+}
+
+/// Which of these content hashes some check-in already used.
+pub fn used_hashes(conn: &mut DbConn, hashes: &[String]) -> ApiResult<Vec<String>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(db_run!(conn, |c| checkin_photos::table
+        .filter(checkin_photos::sha256.eq_any(hashes))
+        .select(checkin_photos::sha256)
+        .distinct()
+        .load(c))?)
+}
+
+pub fn usual_device(conn: &mut DbConn, user_id: &str) -> ApiResult<Option<String>> {
+    Ok(db_run!(conn, |c| users::table
+        .find(user_id)
+        .select(users::usual_device_id)
+        .first::<Option<String>>(c))?)
+}
+
+pub fn set_usual_device(conn: &mut DbConn, user_id: &str, device: &str) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::usual_device_id.is_null())
+    )
+    .set(users::usual_device_id.eq(device))
+    .execute(c))?;
+    Ok(())
+}
+
+pub fn stay_of_night(
+    conn: &mut DbConn,
+    user_id: &str,
+    night: NaiveDate,
+) -> ApiResult<Option<StayRow>> {
+    Ok(db_run!(conn, |c| stays::table
+        .filter(stays::user_id.eq(user_id))
+        .filter(stays::night_date.eq(night))
+        .select(StayRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn insert_stay(conn: &mut DbConn, row: &StayRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(stays::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn close_stay(conn: &mut DbConn, stay_id: &str, end_id: &str) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(stays::table.find(stay_id))
+        .set(stays::end_id.eq(end_id))
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn set_stay(conn: &mut DbConn, checkin_id: &str, stay_id: &str) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(checkins::table.find(checkin_id))
+        .set(checkins::stay_id.eq(stay_id))
+        .execute(c))?;
+    Ok(())
+}
+
+pub struct ReviewUpdate<'a> {
+    pub status: &'a str,
+    pub reviewed_by: &'a str,
+    pub reviewed_at: NaiveDateTime,
+    pub reason: &'a str,
+}
+
+/// Records a decision on a flagged check-in; false if it was decided meanwhile.
+pub fn review(conn: &mut DbConn, id: &str, update: &ReviewUpdate) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        checkins::table
+            .find(id)
+            .filter(checkins::status.eq("flagged"))
+    )
+    .set((
+        checkins::status.eq(update.status),
+        checkins::reviewed_by.eq(update.reviewed_by),
+        checkins::reviewed_at.eq(update.reviewed_at),
+        checkins::review_reason.eq(update.reason),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Filters of `GET /checkins`; rows come newest first, after the `after` position.
+#[derive(Debug, Default)]
+pub struct CheckinFilter {
+    pub user_id: Option<String>,
+    pub village_id: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Only check-ins filed under this subtree (a path prefix).
+    pub within: Option<String>,
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConn, f: &CheckinFilter) -> ApiResult<Vec<CheckinRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = checkins::table
+            .select(CheckinRow::as_select())
+            .order((checkins::recorded_at.desc(), checkins::id.desc()))
+            .limit(f.limit)
+            .into_boxed();
+        if let Some(v) = &f.user_id {
+            q = q.filter(checkins::user_id.eq(v));
+        }
+        if let Some(v) = &f.village_id {
+            q = q.filter(checkins::village_id.eq(v));
+        }
+        if let Some(v) = &f.kind {
+            q = q.filter(checkins::kind.eq(v));
+        }
+        if let Some(v) = &f.status {
+            q = q.filter(checkins::status.eq(v));
+        }
+        if let Some(v) = f.from {
+            q = q.filter(checkins::recorded_at.ge(v));
+        }
+        if let Some(v) = f.to {
+            q = q.filter(checkins::recorded_at.lt(v));
+        }
+        if let Some(prefix) = &f.within {
+            q = q.filter(checkins::org_path.like(format!("{prefix}%")));
+        }
+        if let Some((at, id)) = &f.after {
+            q = q.filter(
+                checkins::recorded_at
+                    .lt(*at)
+                    .or(checkins::recorded_at.eq(*at).and(checkins::id.lt(id))),
+            );
+        }
+        q.load(c)
+    })?)
+}
+
+/// The photos of each of `checkin_ids`, in one query.
+pub fn photo_ids_of(
+    conn: &mut DbConn,
+    checkin_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    let pairs: Vec<(String, String)> = db_run!(conn, |c| checkin_photos::table
+        .filter(checkin_photos::checkin_id.eq_any(checkin_ids))
+        .order((checkin_photos::checkin_id, checkin_photos::media_id))
+        .select((checkin_photos::checkin_id, checkin_photos::media_id))
+        .load(c))?;
+    let mut by_checkin: HashMap<String, Vec<String>> = HashMap::new();
+    for (checkin, media) in pairs {
+        by_checkin.entry(checkin).or_default().push(media);
+    }
+    Ok(by_checkin)
+}
+
+/// Where the check-ins that use a photo are filed, and whose they are.
+pub fn photo_owners(conn: &mut DbConn, media_id: &str) -> ApiResult<Vec<(String, String)>> {
+    Ok(db_run!(conn, |c| checkin_photos::table
+        .inner_join(checkins::table)
+        .filter(checkin_photos::media_id.eq(media_id))
+        .select((checkins::org_path, checkins::user_id))
+        .load(c))?)
+}
+
+#[derive(Debug, Default)]
+pub struct StayFilter {
+    pub user_id: Option<String>,
+    pub village_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub within: Option<String>,
+    pub after: Option<(NaiveDate, String)>,
+    pub limit: i64,
+}
+
+pub fn list_stays(conn: &mut DbConn, f: &StayFilter) -> ApiResult<Vec<StayRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = stays::table
+            .select(StayRow::as_select())
+            .order((stays::night_date.desc(), stays::id.desc()))
+            .limit(f.limit)
+            .into_boxed();
+        if let Some(v) = &f.user_id {
+            q = q.filter(stays::user_id.eq(v));
+        }
+        if let Some(v) = &f.village_id {
+            q = q.filter(stays::village_id.eq(v));
+        }
+        if let Some(v) = f.from {
+            q = q.filter(stays::night_date.ge(v));
+        }
+        if let Some(v) = f.to {
+            q = q.filter(stays::night_date.le(v));
+        }
+        if let Some(prefix) = &f.within {
+            q = q.filter(stays::org_path.like(format!("{prefix}%")));
+        }
+        if let Some((night, id)) = &f.after {
+            q = q.filter(
+                stays::night_date
+                    .lt(*night)
+                    .or(stays::night_date.eq(*night).and(stays::id.lt(id))),
+            );
+        }
+        q.load(c)
+    })?)
+}
+
+/// Status and recorded time of each of `ids`, in one query.
+pub fn statuses(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> ApiResult<HashMap<String, (String, NaiveDateTime)>> {
+    let rows: Vec<(String, String, NaiveDateTime)> = db_run!(conn, |c| checkins::table
+        .filter(checkins::id.eq_any(ids))
+        .select((checkins::id, checkins::status, checkins::recorded_at))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, status, at)| (id, (status, at)))
+        .collect())
+}
+
+/// Inserts many check-ins in multi-row statements (bulk loads: demo data, benchmarks).
+pub fn insert_many(conn: &mut DbConn, rows: &[CheckinRow]) -> ApiResult<()> {
+    // 25 columns × 1000 rows stays under both backends' bind-parameter limits.
+    for chunk in rows.chunks(1000) {
+        db_run!(conn, |c| diesel::insert_into(checkins::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
