@@ -15,7 +15,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::password::hash_password;
 use crate::auth::tokens::random_secret;
-use crate::auth::{Limiters, TokenKeys};
+use crate::auth::{ActorCache, Limiters, TokenKeys};
 use crate::config::Config;
 use crate::db::models::{enum_text, UserRow};
 use crate::db::{new_id, settings, users, Db};
@@ -51,6 +51,7 @@ impl Application {
             db: db.clone(),
             keys: TokenKeys::from_secret(secret.as_bytes(), config.access_ttl_secs),
             limiters: Limiters::default(),
+            actors: ActorCache::default(),
             rules: CheckinRules {
                 timezone: config.timezone,
                 ..CheckinRules::default()

@@ -166,13 +166,6 @@ pub fn close_stay(conn: &mut DbConn, stay_id: &str, end_id: &str) -> ApiResult<(
     Ok(())
 }
 
-pub fn set_stay(conn: &mut DbConn, checkin_id: &str, stay_id: &str) -> ApiResult<()> {
-    db_run!(conn, |c| diesel::update(checkins::table.find(checkin_id))
-        .set(checkins::stay_id.eq(stay_id))
-        .execute(c))?;
-    Ok(())
-}
-
 pub struct ReviewUpdate<'a> {
     pub status: &'a str,
     pub reviewed_by: &'a str,

@@ -7,6 +7,7 @@
 //! async workers.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -34,16 +35,25 @@ type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 /// A pooled connection to whichever backend is configured.
 pub enum DbConn {
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    /// With the lock that lets one write transaction at a time into the file.
+    Sqlite(
+        PooledConnection<ConnectionManager<SqliteConnection>>,
+        WriteLock,
+    ),
     Pg(PooledConnection<ConnectionManager<PgConnection>>),
 }
+
+/// SQLite takes one writer at a time. Queuing writers on an in-process lock, instead of
+/// letting them collide in SQLite's busy handler (which sleeps in millisecond steps),
+/// hands the file to the next writer the moment the last one commits.
+pub type WriteLock = Arc<Mutex<()>>;
 
 /// Runs `body` with `$c` bound to the concrete connection (`&mut SqliteConnection`
 /// or `&mut PgConnection`); the body is compiled once for each backend.
 macro_rules! db_run {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            $crate::db::DbConn::Sqlite(pooled) => {
+            $crate::db::DbConn::Sqlite(pooled, _) => {
                 let $c: &mut diesel::SqliteConnection = &mut **pooled;
                 $body
             }
@@ -62,19 +72,31 @@ impl DbConn {
     /// read-then-write never fails with SQLITE_BUSY halfway through; nested calls are savepoints.
     pub fn write<R>(&mut self, work: impl FnOnce(&mut DbConn) -> ApiResult<R>) -> ApiResult<R> {
         use diesel::connection::{AnsiTransactionManager as Tm, TransactionManager};
-        use diesel::result::Error::AlreadyInTransaction;
+        // The outermost SQLite transaction queues for the file's write lock first.
+        let queue = match self {
+            DbConn::Sqlite(c, lock) => {
+                let outermost = Tm::transaction_manager_status_mut(&mut **c)
+                    .transaction_depth()?
+                    .is_none();
+                outermost.then(|| lock.clone())
+            }
+            DbConn::Pg(_) => None,
+        };
+        let _turn = queue
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner()));
         match self {
-            DbConn::Sqlite(c) => match Tm::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE") {
-                Err(AlreadyInTransaction) => Tm::begin_transaction(&mut **c)?,
-                other => other?,
-            },
+            DbConn::Sqlite(c, _) if queue.is_some() => {
+                Tm::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+            }
+            DbConn::Sqlite(c, _) => Tm::begin_transaction(&mut **c)?,
             DbConn::Pg(c) => Tm::begin_transaction(&mut **c)?,
         }
         let outcome = work(self);
         let finish = match (&outcome, &mut *self) {
-            (Ok(_), DbConn::Sqlite(c)) => Tm::commit_transaction(&mut **c),
+            (Ok(_), DbConn::Sqlite(c, _)) => Tm::commit_transaction(&mut **c),
             (Ok(_), DbConn::Pg(c)) => Tm::commit_transaction(&mut **c),
-            (Err(_), DbConn::Sqlite(c)) => Tm::rollback_transaction(&mut **c),
+            (Err(_), DbConn::Sqlite(c, _)) => Tm::rollback_transaction(&mut **c),
             (Err(_), DbConn::Pg(c)) => Tm::rollback_transaction(&mut **c),
         };
         match (outcome, finish) {
@@ -98,7 +120,7 @@ pub enum Backend {
 
 #[derive(Clone)]
 enum AnyPool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteLock),
     Pg(PgPool),
 }
 
@@ -171,7 +193,7 @@ impl Db {
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path.clone()))
                     .with_context(|| format!("opening SQLite database {path}"))?;
-                AnyPool::Sqlite(pool)
+                AnyPool::Sqlite(pool, WriteLock::default())
             }
             DatabaseUrl::Postgres(url) => {
                 let pool = Pool::builder()
@@ -187,7 +209,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self.pool {
-            AnyPool::Sqlite(_) => Backend::Sqlite,
+            AnyPool::Sqlite(..) => Backend::Sqlite,
             AnyPool::Pg(_) => Backend::Postgres,
         }
     }
@@ -195,7 +217,7 @@ impl Db {
     /// A connection for blocking code (CLI, startup); handlers use [`Db::run`].
     pub fn conn(&self) -> ApiResult<DbConn> {
         Ok(match &self.pool {
-            AnyPool::Sqlite(pool) => DbConn::Sqlite(pool.get()?),
+            AnyPool::Sqlite(pool, lock) => DbConn::Sqlite(pool.get()?, lock.clone()),
             AnyPool::Pg(pool) => DbConn::Pg(pool.get()?),
         })
     }
@@ -218,7 +240,7 @@ impl Db {
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
         let applied = match &mut conn {
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConn::Sqlite(c, _) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConn::Pg(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len()),

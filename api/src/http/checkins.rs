@@ -97,8 +97,98 @@ pub struct Recorder<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The answer for a check-in id seen before: the same request gets the first answer.
+fn seen_before(
+    existing: &CheckinRow,
+    user_id: &str,
+    request_hash: &str,
+) -> ApiResult<(CheckinReceipt, bool)> {
+    if existing.user_id == user_id && existing.request_hash == request_hash {
+        Ok((receipt_of(existing)?, false))
+    } else {
+        Err(ApiError::Conflict(
+            "another check-in was recorded with this id".into(),
+        ))
+    }
+}
+
+/// What the database knows that bears on a new check-in, read before taking the write lock.
+struct Gathered {
+    village: crate::db::models::OrgUnitRow,
+    boundary: Option<std::sync::Arc<crate::domain::boundary::Boundary>>,
+    assigned: bool,
+    usual_device: Option<String>,
+    previous: Option<(LatLon, DateTime<Utc>)>,
+    photos: Vec<crate::db::media::MediaRow>,
+    photo_evidence: Vec<PhotoEvidence>,
+}
+
+fn gather(
+    conn: &mut DbConn,
+    rec: &Recorder,
+    user_id: &str,
+    valid: &crate::domain::checkin::ValidCheckin,
+) -> ApiResult<Gathered> {
+    let village = org::find(conn, &valid.village_id)?
+        .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
+        .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
+    let boundary = rec.boundaries.boundary_of(&village)?;
+    let assigned = checkins::is_assigned(conn, user_id, &village.id)?;
+    let usual_device = checkins::usual_device(conn, user_id)?;
+    let previous = checkins::previous_position(conn, user_id, valid.recorded_at.naive_utc())?
+        .map(|(lat, lon, at)| (LatLon { lat, lon }, utc(at)));
+    let found = if valid.photo_ids.is_empty() {
+        Vec::new()
+    } else {
+        media::find_many(conn, &valid.photo_ids)?
+    };
+    let mut photos = Vec::with_capacity(valid.photo_ids.len());
+    let mut errors = Vec::new();
+    for (i, id) in valid.photo_ids.iter().enumerate() {
+        match found
+            .iter()
+            .find(|m| &m.id == id && m.uploader_id.as_deref() == Some(user_id))
+        {
+            Some(m) => photos.push(m.clone()),
+            None => errors.push(Invalid::new(
+                format!("photo_ids[{i}]"),
+                "no photo of yours with that id",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let hashes: Vec<String> = photos.iter().map(|m| m.sha256.clone()).collect();
+    let used = checkins::used_hashes(conn, &hashes)?;
+    let photo_evidence = photos
+        .iter()
+        .map(|m| PhotoEvidence {
+            media_id: m.id.clone(),
+            reused: used.contains(&m.sha256),
+            exif_position: m
+                .exif_lat
+                .zip(m.exif_lon)
+                .map(|(lat, lon)| LatLon { lat, lon }),
+            exif_taken_at: m.exif_taken_at.map(utc),
+        })
+        .collect();
+    Ok(Gathered {
+        village,
+        boundary,
+        assigned,
+        usual_device,
+        previous,
+        photos,
+        photo_evidence,
+    })
+}
+
 /// Records one check-in for `user_id` (or finds the identical one recorded before):
 /// parse → gather evidence → decide flags → store, pairing stays. `true` when new.
+///
+/// Evidence is read outside the write transaction, so concurrent check-ins only queue for
+/// the few statements that must be atomic: the id check, stay pairing and the inserts.
 pub fn record_checkin(
     conn: &mut DbConn,
     rec: &Recorder,
@@ -107,58 +197,15 @@ pub fn record_checkin(
 ) -> ApiResult<(CheckinReceipt, bool)> {
     let valid = parse_checkin(req)?;
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(req).unwrap_or_default()));
+    if let Some(existing) = checkins::find(conn, &valid.id)? {
+        return seen_before(&existing, user_id, &request_hash);
+    }
+    let g = gather(conn, rec, user_id, &valid)?;
     conn.write(|conn| {
         if let Some(existing) = checkins::find(conn, &valid.id)? {
-            if existing.user_id == user_id && existing.request_hash == request_hash {
-                return Ok((receipt_of(&existing)?, false));
-            }
-            return Err(ApiError::Conflict(
-                "another check-in was recorded with this id".into(),
-            ));
+            return seen_before(&existing, user_id, &request_hash);
         }
-        let village = org::find(conn, &valid.village_id)?
-            .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
-            .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
-        let boundary = rec.boundaries.boundary_of(&village)?;
-        let assigned = checkins::is_assigned(conn, user_id, &village.id)?;
-        let usual_device = checkins::usual_device(conn, user_id)?;
         let recorded = valid.recorded_at.naive_utc();
-        let previous = checkins::previous_position(conn, user_id, recorded)?
-            .map(|(lat, lon, at)| (LatLon { lat, lon }, utc(at)));
-
-        let found = media::find_many(conn, &valid.photo_ids)?;
-        let mut photos = Vec::with_capacity(valid.photo_ids.len());
-        let mut errors = Vec::new();
-        for (i, id) in valid.photo_ids.iter().enumerate() {
-            match found
-                .iter()
-                .find(|m| &m.id == id && m.uploader_id.as_deref() == Some(user_id))
-            {
-                Some(m) => photos.push(m),
-                None => errors.push(Invalid::new(
-                    format!("photo_ids[{i}]"),
-                    "no photo of yours with that id",
-                )),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid(errors));
-        }
-        let hashes: Vec<String> = photos.iter().map(|m| m.sha256.clone()).collect();
-        let used = checkins::used_hashes(conn, &hashes)?;
-        let photo_evidence: Vec<PhotoEvidence> = photos
-            .iter()
-            .map(|m| PhotoEvidence {
-                media_id: m.id.clone(),
-                reused: used.contains(&m.sha256),
-                exif_position: m
-                    .exif_lat
-                    .zip(m.exif_lon)
-                    .map(|(lat, lon)| LatLon { lat, lon }),
-                exif_taken_at: m.exif_taken_at.map(utc),
-            })
-            .collect();
-
         let night = night_date(valid.kind, valid.recorded_at, rec.rules);
         let stay = match valid.kind {
             CheckinKind::StayStart | CheckinKind::StayEnd => {
@@ -168,7 +215,9 @@ pub fn record_checkin(
         };
         // A morning check-in closes the same village's open stay begun before it.
         let closing = match (&stay, valid.kind) {
-            (Some(s), CheckinKind::StayEnd) if s.end_id.is_none() && s.village_id == village.id => {
+            (Some(s), CheckinKind::StayEnd)
+                if s.end_id.is_none() && s.village_id == g.village.id =>
+            {
                 checkins::statuses(conn, std::slice::from_ref(&s.start_id))?
                     .remove(&s.start_id)
                     .filter(|(_, started)| *started < recorded)
@@ -179,11 +228,11 @@ pub fn record_checkin(
         let evidence = Evidence {
             checkin: &valid,
             received_at: rec.now,
-            assigned,
-            boundary: boundary.as_deref(),
-            usual_device_id: usual_device.as_deref(),
-            previous,
-            photos: &photo_evidence,
+            assigned: g.assigned,
+            boundary: g.boundary.as_deref(),
+            usual_device_id: g.usual_device.as_deref(),
+            previous: g.previous,
+            photos: &g.photo_evidence,
             stay_started_at: closing.as_ref().map(|(_, at)| *at),
         };
         let flags = assess(&evidence, rec.rules);
@@ -197,8 +246,8 @@ pub fn record_checkin(
             id: valid.id.clone(),
             user_id: user_id.to_string(),
             kind: enum_text(&valid.kind),
-            village_id: village.id.clone(),
-            org_path: village.path.clone(),
+            village_id: g.village.id.clone(),
+            org_path: g.village.path.clone(),
             lat: valid.position.lat,
             lon: valid.position.lon,
             crs: enum_text(&valid.crs),
@@ -214,13 +263,14 @@ pub fn record_checkin(
             household: valid.household.clone(),
             status: enum_text(&status),
             flags: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
-            request_hash,
-            stay_id: None,
+            request_hash: request_hash.clone(),
+            stay_id: stay_id.clone(),
             reviewed_by: None,
             reviewed_at: None,
             review_reason: None,
         };
-        let photo_rows: Vec<(String, String)> = photos
+        let photo_rows: Vec<(String, String)> = g
+            .photos
             .iter()
             .map(|m| (m.id.clone(), m.sha256.clone()))
             .collect();
@@ -231,8 +281,8 @@ pub fn record_checkin(
                 &StayRow {
                     id: id.clone(),
                     user_id: user_id.to_string(),
-                    village_id: village.id.clone(),
-                    org_path: village.path.clone(),
+                    village_id: g.village.id.clone(),
+                    org_path: g.village.path.clone(),
                     night_date: night,
                     start_id: row.id.clone(),
                     end_id: None,
@@ -242,10 +292,7 @@ pub fn record_checkin(
             (CheckinKind::StayEnd, Some(id)) => checkins::close_stay(conn, id, &row.id)?,
             _ => {}
         }
-        if let Some(id) = &stay_id {
-            checkins::set_stay(conn, &row.id, id)?;
-        }
-        if let (None, Some(device)) = (&usual_device, &valid.device_id) {
+        if let (None, Some(device)) = (&g.usual_device, &valid.device_id) {
             checkins::set_usual_device(conn, user_id, device)?;
         }
         Ok((

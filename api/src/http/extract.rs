@@ -126,6 +126,9 @@ impl FromRequest for Authenticated {
                 )
             })?;
             let claims = state.keys.verify(&token)?;
+            if let Some(actor) = state.actors.get(&claims.sub) {
+                return Ok(Authenticated(actor));
+            }
             let found = state
                 .db
                 .run(move |conn| users::find_with_path(conn, &claims.sub))
@@ -133,12 +136,14 @@ impl FromRequest for Authenticated {
             let (user, org_path) = found.filter(|(u, _)| u.active).ok_or_else(|| {
                 ApiError::Unauthenticated("the account no longer exists or is disabled".into())
             })?;
-            Ok(Authenticated(Actor {
+            let actor = Actor {
                 role: user.role()?,
                 user_id: user.id,
                 org_unit_id: user.org_unit_id,
                 org_path,
-            }))
+            };
+            state.actors.put(actor.clone());
+            Ok(Authenticated(actor))
         })
     }
 }

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Limiters, TokenKeys};
+use crate::auth::{ActorCache, Limiters, TokenKeys};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::checkin::CheckinRules;
@@ -31,6 +31,7 @@ pub struct AppState {
     pub db: Db,
     pub keys: TokenKeys,
     pub limiters: Limiters,
+    pub actors: ActorCache,
     pub config: Arc<Config>,
     pub rules: CheckinRules,
     pub boundaries: BoundaryCache,

@@ -215,6 +215,8 @@ async fn patch_org_unit(
             })
         })
         .await?;
+    // A move changes the paths that authorize everyone in the subtree.
+    state.actors.clear();
     Ok(web::Json(unit))
 }
 

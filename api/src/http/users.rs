@@ -300,6 +300,7 @@ async fn patch_user(
             })
         })
         .await?;
+    state.actors.evict(&user.id);
     Ok(web::Json(user))
 }
 

@@ -250,3 +250,36 @@ async fn user_lists_filter_and_page() {
     assert_ne!(first.body["items"][0]["id"], second.body["items"][0]["id"]);
     assert_eq!(app.get("/users?role=king", &app.admin).await.status, 422);
 }
+
+#[tokio::test]
+async fn a_moved_supervisor_reaches_the_new_town_at_once() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    // The token is used once, so the server knows this supervisor.
+    assert_eq!(
+        app.get(&format!("/users/{}", w.cadre1), &w.sup1_token)
+            .await
+            .status,
+        200
+    );
+    let moved = app
+        .patch(
+            &format!("/users/{}", w.sup1),
+            &app.admin,
+            json!({"org_unit_id": w.town2}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(
+        app.get(&format!("/users/{}", w.cadre1), &w.sup1_token)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/users/{}", w.cadre2), &w.sup1_token)
+            .await
+            .status,
+        200
+    );
+}
