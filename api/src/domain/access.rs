@@ -62,6 +62,23 @@ impl Reach {
         }
     }
 
+    /// Narrows a list of owned records that the client may filter by owner: the subtree to
+    /// search and the owner to keep. `None` when the actor may see only their own records
+    /// and asked for someone else's: the answer is an empty list.
+    pub fn scope_owned(
+        self,
+        requested_owner: Option<String>,
+    ) -> Option<(Option<String>, Option<String>)> {
+        match self {
+            Reach::Everything => Some((None, requested_owner)),
+            Reach::Subtree(path) => Some((Some(path), requested_owner)),
+            Reach::Own(user) if requested_owner.as_ref().is_none_or(|r| r == &user) => {
+                Some((None, Some(user)))
+            }
+            Reach::Own(_) => None,
+        }
+    }
+
     /// Whether a record owned by `owner` and filed under `path` is within reach.
     pub fn covers_record(&self, path: Option<&str>, owner: &str) -> bool {
         match self {

@@ -18,7 +18,7 @@ use super::State;
 use crate::db::checkins::{self, CheckinFilter, CheckinRow, ReviewUpdate, StayFilter, StayRow};
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::{media, new_id, org, DbConn};
-use crate::domain::access::{authorize_record, reach, Action, Reach};
+use crate::domain::access::{authorize_record, reach, Action};
 use crate::domain::checkin::{
     assess, night_date, parse_checkin, status_for, stay_status, CheckinRules, Evidence,
     PhotoEvidence,
@@ -480,19 +480,15 @@ async fn list_checkins(
         after: parse_time_cursor(paging.after.as_deref())?,
         limit: paging.fetch(),
     };
-    match reach(&actor.0, Action::ReadCheckins)? {
-        Reach::Everything => {}
-        Reach::Subtree(path) => filter.within = Some(path),
-        Reach::Own(user) => {
-            if filter.user_id.as_ref().is_some_and(|u| u != &user) {
-                return Ok(web::Json(Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                }));
-            }
-            filter.user_id = Some(user);
-        }
-    }
+    let Some((within, user_id)) =
+        reach(&actor.0, Action::ReadCheckins)?.scope_owned(filter.user_id.take())
+    else {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    (filter.within, filter.user_id) = (within, user_id);
     let list = state
         .db
         .run(move |conn| {
@@ -645,19 +641,15 @@ async fn list_stays(
         after,
         limit: paging.fetch(),
     };
-    match reach(&actor.0, Action::ReadCheckins)? {
-        Reach::Everything => {}
-        Reach::Subtree(path) => filter.within = Some(path),
-        Reach::Own(user) => {
-            if filter.user_id.as_ref().is_some_and(|u| u != &user) {
-                return Ok(web::Json(Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                }));
-            }
-            filter.user_id = Some(user);
-        }
-    }
+    let Some((within, user_id)) =
+        reach(&actor.0, Action::ReadCheckins)?.scope_owned(filter.user_id.take())
+    else {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    (filter.within, filter.user_id) = (within, user_id);
     let app = state.clone();
     let stays = state
         .db
