@@ -198,6 +198,39 @@ fn demo_data_gives_working_logins() {
         .filter(|v| !v["boundary"].is_null())
         .count();
     assert_eq!(with_boundary, 3);
+    let get = |path: &str| -> Value {
+        client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let month = get("/checkins?limit=500")["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        month > 100,
+        "a month of night work for the town's three cadres: {month}"
+    );
+    assert!(
+        !get("/checkins?status=flagged")["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "some for review"
+    );
+    let stays = get("/stays?limit=500");
+    assert!(
+        stays["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "valid"),
+        "{stays}"
+    );
     drop(server);
     // Loading the demo again on the same database changes nothing and still starts.
     let again = Server::start(&db, &["serve", "--demo"]);
