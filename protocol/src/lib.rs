@@ -461,3 +461,250 @@ pub struct MediaInfo {
     pub bytes: u64,
     pub exif: ExifInfo,
 }
+
+/// A 民情工单's place in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WorkOrderStatus {
+    Submitted,
+    Assigned,
+    InProgress,
+    Resolved,
+    Closed,
+    Rejected,
+    Reopened,
+}
+
+/// A kind of issue villagers raise; also an Open311 service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub group: String,
+    /// The deadline an order gets when the supervisor gives none.
+    pub default_due_working_days: u32,
+    /// That deadline in words, as reporters see it.
+    pub deadline_notice: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    pub code: String,
+    pub name: String,
+    pub group: String,
+    pub default_due_working_days: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatch {
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub default_due_working_days: Option<u32>,
+    pub active: Option<bool>,
+}
+
+/// A year's official holidays and 调休 make-up workdays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CalendarInput {
+    pub holidays: Vec<chrono::NaiveDate>,
+    pub workdays: Vec<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CalendarYear {
+    pub year: i32,
+    pub holidays: Vec<chrono::NaiveDate>,
+    pub workdays: Vec<chrono::NaiveDate>,
+}
+
+/// Where an order came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WorkOrderSource {
+    /// A villager, signed in or anonymous with name and phone.
+    Villager,
+    /// A cadre during a visit or talk (民情走访 / 民情恳谈).
+    Visit,
+    Hotline,
+    Open311,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkOrder {
+    /// Optional client id (UUID): a retry with the same id and body gets the first answer.
+    pub id: Option<String>,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub village_id: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub photo_ids: Option<Vec<String>>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub source: WorkOrderSource,
+    /// Solved during the visit: recorded and counted, with no deadline.
+    pub resolved_on_spot: Option<bool>,
+    pub resolution_note: Option<String>,
+}
+
+/// The answer to a new order; the tracking token is shown only here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkOrderCreated {
+    pub id: String,
+    pub code: String,
+    pub status: WorkOrderStatus,
+    pub tracking_token: String,
+    /// The category's default deadline in words.
+    pub deadline_notice: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkOrder {
+    pub id: String,
+    pub code: String,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub village_id: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub source: WorkOrderSource,
+    pub status: WorkOrderStatus,
+    pub resolved_on_spot: bool,
+    pub unit_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub commitment: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub original_due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub reporter_name: Option<String>,
+    /// Masked (138****5678) except for supervisors of the order's subtree.
+    pub reporter_phone: Option<String>,
+    pub photo_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub rating: Option<u8>,
+}
+
+/// One entry of an order's append-only timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TimelineEvent {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    /// The user who acted; none for an anonymous reporter or the system.
+    pub actor_id: Option<String>,
+    pub actor_kind: String,
+    pub note: Option<String>,
+    pub photo_ids: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub data: Option<serde_json::Value>,
+}
+
+/// An open order of the same category nearby, offered to supervisors as a likely duplicate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DuplicateCandidate {
+    pub id: String,
+    pub code: String,
+    pub title: String,
+    pub status: WorkOrderStatus,
+    pub distance_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkOrderDetail {
+    #[serde(flatten)]
+    pub order: WorkOrder,
+    pub timeline: Vec<TimelineEvent>,
+    /// Only for supervisors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<Vec<DuplicateCandidate>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub unit_id: String,
+    pub assignee_id: Option<String>,
+    /// One of `due_at`, `due_in_days`, `due_in_working_days`; none: the category's default.
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_in_days: Option<u32>,
+    pub due_in_working_days: Option<u32>,
+    /// The unit's written commitment (承诺).
+    pub commitment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRequest {
+    pub note: String,
+    pub photo_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    pub resolution_note: String,
+    pub photo_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateRequest {
+    pub score: i64,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    pub reason: String,
+    pub duplicate_of: Option<String>,
+}
+
+/// Public progress of an order: no personal data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TrackView {
+    pub code: String,
+    pub category: String,
+    pub status: WorkOrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub deadline_notice: String,
+    pub timeline: Vec<TrackEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TrackEvent {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub note: Option<String>,
+}

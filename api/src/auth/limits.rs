@@ -60,6 +60,9 @@ pub struct Limiters {
     pub login_ip: AttemptLimiter,
     /// Villager registrations per client IP.
     pub register_ip: AttemptLimiter,
+    /// Work orders filed without an account, per client IP and per reporter phone.
+    pub report_ip: AttemptLimiter,
+    pub report_phone: AttemptLimiter,
 }
 
 impl Default for Limiters {
@@ -68,6 +71,8 @@ impl Default for Limiters {
             login_phone: AttemptLimiter::new(5, Duration::minutes(15)),
             login_ip: AttemptLimiter::new(30, Duration::minutes(15)),
             register_ip: AttemptLimiter::new(10, Duration::hours(1)),
+            report_ip: AttemptLimiter::new(20, Duration::hours(1)),
+            report_phone: AttemptLimiter::new(5, Duration::hours(24)),
         }
     }
 }

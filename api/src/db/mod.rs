@@ -18,6 +18,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiResult;
 
+pub mod categories;
 pub mod checkins;
 pub mod media;
 pub mod models;
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod work_orders;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

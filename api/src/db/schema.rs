@@ -135,6 +135,93 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (code) {
+        code -> Text,
+        name -> Text,
+        category_group -> Text,
+        default_due_working_days -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        year -> Integer,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    work_orders (id) {
+        id -> Text,
+        code -> Text,
+        tracking_token_hash -> Text,
+        category -> Text,
+        title -> Text,
+        description -> Text,
+        village_id -> Text,
+        org_path -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        address -> Nullable<Text>,
+        source -> Text,
+        reporter_id -> Nullable<Text>,
+        reporter_name -> Nullable<Text>,
+        reporter_phone -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        status -> Text,
+        resolved_on_spot -> Bool,
+        unit_id -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        commitment -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        original_due_at -> Nullable<Timestamp>,
+        first_resolved_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        rating -> Nullable<Integer>,
+        rated_at -> Nullable<Timestamp>,
+        reopen_count -> Integer,
+        request_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    work_order_events (id) {
+        id -> Text,
+        work_order_id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_kind -> Text,
+        kind -> Text,
+        note -> Nullable<Text>,
+        data -> Nullable<Text>,
+        photo_ids -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    work_order_photos (work_order_id, media_id) {
+        work_order_id -> Text,
+        media_id -> Text,
+    }
+}
+
+diesel::table! {
+    daily_counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::joinable!(work_order_events -> work_orders (work_order_id));
+diesel::joinable!(work_order_photos -> work_orders (work_order_id));
 diesel::joinable!(checkin_photos -> checkins (checkin_id));
 diesel::joinable!(checkin_photos -> media (media_id));
 
@@ -148,4 +235,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkins,
     checkin_photos,
     stays,
+    categories,
+    calendar_days,
+    work_orders,
+    work_order_events,
+    work_order_photos,
+    daily_counters,
 );

@@ -7,6 +7,7 @@
 use minqing_protocol::Role;
 
 use super::org::in_subtree;
+use super::work_order::Party;
 
 /// The signed-in user, as authorization sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub enum Action {
     ReadCheckins,
     ReviewCheckins,
     UploadMedia,
+    /// Work-order categories and the working-day calendar.
+    ManageCategories,
+    ManageCalendar,
 }
 
 /// The part of the org tree an actor may act on.
@@ -138,6 +142,44 @@ pub fn authorize(actor: &Actor, action: Action, target_path: Option<&str>) -> Re
     } else {
         Err(Denial::Hidden)
     }
+}
+
+/// The people an order concerns, as authorization sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFacts<'a> {
+    /// The path of the order's village.
+    pub org_path: &'a str,
+    pub unit_id: Option<&'a str>,
+    pub assignee_id: Option<&'a str>,
+    pub reporter_id: Option<&'a str>,
+}
+
+/// The capacities in which `actor` stands toward an order; none means the order is hidden
+/// from them (404). Supervisors act on orders of their subtree; members of the assigned
+/// unit (and the assignee) work on it; the reporter rates it.
+pub fn order_parties(actor: &Actor, order: &OrderFacts) -> Vec<Party> {
+    let mut parties = Vec::new();
+    let supervises = match actor.role {
+        Role::Admin => true,
+        Role::Supervisor => actor
+            .org_path
+            .as_deref()
+            .is_some_and(|root| in_subtree(order.org_path, root)),
+        _ => false,
+    };
+    if supervises {
+        parties.push(Party::Supervisor);
+    }
+    let staff = matches!(actor.role, Role::Cadre | Role::Supervisor);
+    let assigned = order.assignee_id == Some(actor.user_id.as_str())
+        || (order.unit_id.is_some() && order.unit_id == actor.org_unit_id.as_deref());
+    if staff && assigned {
+        parties.push(Party::Assignee);
+    }
+    if order.reporter_id == Some(actor.user_id.as_str()) {
+        parties.push(Party::Reporter);
+    }
+    parties
 }
 
 /// Whether an actor may create a user of `role`, or change a user who has or gets that role.
@@ -255,6 +297,37 @@ mod tests {
         assert_eq!(
             reach(&villager, Action::UploadMedia),
             Ok(Reach::Own("u".into()))
+        );
+    }
+
+    #[test]
+    fn order_parties_by_relation() {
+        let order = OrderFacts {
+            org_path: "/c/t1/v/",
+            unit_id: Some("dept"),
+            assignee_id: Some("a"),
+            reporter_id: Some("r"),
+        };
+        let sup = actor(Role::Supervisor, Some("/c/t1/"));
+        assert_eq!(order_parties(&sup, &order), vec![Party::Supervisor]);
+        let other = actor(Role::Supervisor, Some("/c/t2/"));
+        assert!(order_parties(&other, &order).is_empty());
+        let mut member = actor(Role::Cadre, Some("/c/dept/"));
+        member.org_unit_id = Some("dept".into());
+        assert_eq!(order_parties(&member, &order), vec![Party::Assignee]);
+        let mut assignee = actor(Role::Cadre, Some("/c/x/"));
+        assignee.user_id = "a".into();
+        assert_eq!(order_parties(&assignee, &order), vec![Party::Assignee]);
+        let mut reporter = actor(Role::Villager, Some("/c/t1/v/"));
+        reporter.user_id = "r".into();
+        assert_eq!(order_parties(&reporter, &order), vec![Party::Reporter]);
+        // A villager of a village unit the order is assigned to does not work on it.
+        let mut villager = actor(Role::Villager, Some("/c/t1/v/"));
+        villager.org_unit_id = Some("dept".into());
+        assert!(order_parties(&villager, &order).is_empty());
+        assert_eq!(
+            order_parties(&actor(Role::Admin, None), &order),
+            vec![Party::Supervisor]
         );
     }
 

@@ -3,11 +3,16 @@
 
 pub mod access;
 pub mod boundary;
+pub mod category;
 pub mod checkin;
+pub mod compliance;
 pub mod coords;
+pub mod intake;
 pub mod org;
 pub mod people;
 pub mod throttle;
+pub mod work_order;
+pub mod workdays;
 
 /// A rule that an input broke, named by the JSON path of the offending field.
 #[derive(Debug, Clone, PartialEq, Eq)]

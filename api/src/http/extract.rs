@@ -148,6 +148,22 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// The signed-in user if a token is sent, `None` without one; a bad token is still refused.
+pub struct MaybeAuthenticated(pub Option<Actor>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = ApiResult<Self>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(MaybeAuthenticated(None)) });
+        }
+        let signed_in = Authenticated::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeAuthenticated(Some(signed_in.await?.0))) })
+    }
+}
+
 /// The client's address as seen by this server (used to limit attempts per IP).
 pub fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()

@@ -12,8 +12,8 @@ use super::extract::Authenticated;
 use super::State;
 use crate::db::media::{self, MediaRow};
 use crate::db::models::utc;
-use crate::db::{checkins, new_id, DbConn};
-use crate::domain::access::{authorize_record, reach, Action, Actor};
+use crate::db::{checkins, new_id, work_orders, DbConn};
+use crate::domain::access::{authorize_record, order_parties, reach, Action, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::media::process::{process_photo, MediaError, MAX_UPLOAD_BYTES};
 
@@ -161,17 +161,21 @@ fn info_of(row: &MediaRow) -> MediaInfo {
     }
 }
 
-/// A photo the actor may see: their own upload, or one attached to a check-in they may read.
+/// A photo the actor may see: their own upload, or one attached to a check-in or work order they may see.
 fn find_visible(conn: &mut DbConn, actor: &Actor, id: &str) -> ApiResult<MediaRow> {
     let row = media::find(conn, id)?.ok_or_else(|| ApiError::not_found("photo"))?;
     if row.uploader_id.as_deref() == Some(actor.user_id.as_str()) {
         return Ok(row);
     }
-    let visible = checkins::photo_owners(conn, &row.id)?
+    let on_checkin = checkins::photo_owners(conn, &row.id)?
         .iter()
         .any(|(path, owner)| {
             authorize_record(actor, Action::ReadCheckins, Some(path), owner).is_ok()
         });
+    let visible = on_checkin
+        || work_orders::orders_with_photo(conn, &row.id)?
+            .iter()
+            .any(|o| !order_parties(actor, &o.facts()).is_empty());
     if visible {
         Ok(row)
     } else {

@@ -17,6 +17,7 @@ use crate::media::store::PhotoStore;
 use crate::villages::BoundaryCache;
 
 pub mod auth;
+pub mod categories;
 pub mod checkins;
 pub mod extract;
 pub mod health;
@@ -25,6 +26,7 @@ pub mod media;
 pub mod org_units;
 pub mod paging;
 pub mod users;
+pub mod work_orders;
 
 /// What every handler may reach.
 pub struct AppState {
@@ -73,7 +75,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(org_units::routes)
         .configure(users::routes)
         .configure(checkins::routes)
-        .configure(media::routes);
+        .configure(media::routes)
+        .configure(categories::routes)
+        .configure(work_orders::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authorization;
+mod categories;
 mod checkins;
 mod errors;
 mod helpers;
@@ -11,3 +12,4 @@ mod migrations;
 mod org_units;
 mod system;
 mod users;
+mod work_orders;

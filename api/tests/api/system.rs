@@ -48,6 +48,20 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/media/{id}"),
     ("get", "/api/v1/media/{id}/thumb"),
     ("get", "/api/v1/media/{id}/meta"),
+    ("get", "/api/v1/categories"),
+    ("post", "/api/v1/categories"),
+    ("patch", "/api/v1/categories/{code}"),
+    ("put", "/api/v1/calendar/{year}"),
+    ("post", "/api/v1/work-orders"),
+    ("get", "/api/v1/work-orders"),
+    ("get", "/api/v1/work-orders/{id}"),
+    ("post", "/api/v1/work-orders/{id}/assign"),
+    ("post", "/api/v1/work-orders/{id}/accept"),
+    ("post", "/api/v1/work-orders/{id}/progress"),
+    ("post", "/api/v1/work-orders/{id}/resolve"),
+    ("post", "/api/v1/work-orders/{id}/rate"),
+    ("post", "/api/v1/work-orders/{id}/reject"),
+    ("get", "/api/v1/track/{code}"),
 ];
 
 #[tokio::test]

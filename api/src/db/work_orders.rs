@@ -1,0 +1,335 @@
+//! Work orders, their append-only timeline and photos, and the daily code counter.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{daily_counters, work_order_events, work_order_photos, work_orders};
+use super::{db_run, DbConn};
+use crate::domain::access::OrderFacts;
+use crate::error::ApiResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = work_orders, treat_none_as_null = true)]
+pub struct WorkOrderRow {
+    pub id: String,
+    pub code: String,
+    pub tracking_token_hash: String,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub village_id: String,
+    pub org_path: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub source: String,
+    pub reporter_id: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub created_by: Option<String>,
+    pub status: String,
+    pub resolved_on_spot: bool,
+    pub unit_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub commitment: Option<String>,
+    pub assigned_at: Option<NaiveDateTime>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub original_due_at: Option<NaiveDateTime>,
+    pub first_resolved_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub rating: Option<i32>,
+    pub rated_at: Option<NaiveDateTime>,
+    pub reopen_count: i32,
+    pub request_hash: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl WorkOrderRow {
+    /// The people the order concerns, for authorization.
+    pub fn facts(&self) -> OrderFacts<'_> {
+        OrderFacts {
+            org_path: &self.org_path,
+            unit_id: self.unit_id.as_deref(),
+            assignee_id: self.assignee_id.as_deref(),
+            reporter_id: self.reporter_id.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = work_order_events)]
+pub struct EventRow {
+    pub id: String,
+    pub work_order_id: String,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub actor_kind: String,
+    pub kind: String,
+    pub note: Option<String>,
+    pub data: Option<String>,
+    pub photo_ids: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &WorkOrderRow, photo_ids: &[String]) -> ApiResult<()> {
+    let photos: Vec<_> = photo_ids
+        .iter()
+        .map(|m| {
+            (
+                work_order_photos::work_order_id.eq(&row.id),
+                work_order_photos::media_id.eq(m),
+            )
+        })
+        .collect();
+    db_run!(conn, |c| {
+        diesel::insert_into(work_orders::table)
+            .values(row)
+            .execute(c)?;
+        if !photos.is_empty() {
+            diesel::insert_into(work_order_photos::table)
+                .values(&photos)
+                .execute(c)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
+}
+
+pub fn add_photos(conn: &mut DbConn, order_id: &str, photo_ids: &[String]) -> ApiResult<()> {
+    if photo_ids.is_empty() {
+        return Ok(());
+    }
+    let photos: Vec<_> = photo_ids
+        .iter()
+        .map(|m| {
+            (
+                work_order_photos::work_order_id.eq(order_id),
+                work_order_photos::media_id.eq(m),
+            )
+        })
+        .collect();
+    db_run!(conn, |c| diesel::insert_into(work_order_photos::table)
+        .values(&photos)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(work_orders::table.find(&row.id))
+        .set(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| work_orders::table
+        .find(id)
+        .select(WorkOrderRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn find_by_code(conn: &mut DbConn, code: &str) -> ApiResult<Option<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| work_orders::table
+        .filter(work_orders::code.eq(code))
+        .select(WorkOrderRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The next number of a named counter (e.g. one per day for order codes), inside the caller's transaction.
+pub fn next_in_sequence(conn: &mut DbConn, name: &str) -> ApiResult<i64> {
+    db_run!(conn, |c| {
+        let bumped = diesel::update(daily_counters::table.find(name))
+            .set(daily_counters::value.eq(daily_counters::value + 1))
+            .execute(c)?;
+        if bumped == 0 {
+            diesel::insert_into(daily_counters::table)
+                .values((
+                    daily_counters::name.eq(name),
+                    daily_counters::value.eq(1i64),
+                ))
+                .execute(c)?;
+        }
+        daily_counters::table
+            .find(name)
+            .select(daily_counters::value)
+            .first::<i64>(c)
+    })
+    .map_err(Into::into)
+}
+
+pub fn add_event(conn: &mut DbConn, event: &EventRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(work_order_events::table)
+        .values(event)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn events_of(conn: &mut DbConn, order_id: &str) -> ApiResult<Vec<EventRow>> {
+    Ok(db_run!(conn, |c| work_order_events::table
+        .filter(work_order_events::work_order_id.eq(order_id))
+        .order((work_order_events::at, work_order_events::id))
+        .select(EventRow::as_select())
+        .load(c))?)
+}
+
+/// The photos of each of `order_ids`, in one query.
+pub fn photo_ids_of(
+    conn: &mut DbConn,
+    order_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    let pairs: Vec<(String, String)> = db_run!(conn, |c| work_order_photos::table
+        .filter(work_order_photos::work_order_id.eq_any(order_ids))
+        .order((
+            work_order_photos::work_order_id,
+            work_order_photos::media_id
+        ))
+        .select((
+            work_order_photos::work_order_id,
+            work_order_photos::media_id
+        ))
+        .load(c))?;
+    let mut by_order: HashMap<String, Vec<String>> = HashMap::new();
+    for (order, media) in pairs {
+        by_order.entry(order).or_default().push(media);
+    }
+    Ok(by_order)
+}
+
+/// The orders a photo is attached to.
+pub fn orders_with_photo(conn: &mut DbConn, media_id: &str) -> ApiResult<Vec<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| work_orders::table
+        .inner_join(work_order_photos::table)
+        .filter(work_order_photos::media_id.eq(media_id))
+        .select(WorkOrderRow::as_select())
+        .load(c))?)
+}
+
+/// Which orders a list may show.
+#[derive(Debug, Clone)]
+pub enum OrderScope {
+    Everything,
+    Subtree(String),
+    /// Orders assigned to this user or to their unit.
+    Member {
+        user_id: String,
+        unit_id: Option<String>,
+    },
+    Reporter(String),
+}
+
+#[derive(Debug)]
+pub struct OrderFilter {
+    pub scope: OrderScope,
+    pub status: Option<String>,
+    pub village_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub category: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Only orders past due and not resolved at this time, most overdue first.
+    pub overdue_at: Option<NaiveDateTime>,
+    /// Keyset position: (created_at or due_at, id) of the last row seen.
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+pub const OPEN_STATUSES: [&str; 4] = ["submitted", "assigned", "in_progress", "reopened"];
+
+pub fn list(conn: &mut DbConn, f: &OrderFilter) -> ApiResult<Vec<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = work_orders::table
+            .select(WorkOrderRow::as_select())
+            .limit(f.limit)
+            .into_boxed();
+        q = match &f.scope {
+            OrderScope::Everything => q,
+            OrderScope::Subtree(prefix) => {
+                q.filter(work_orders::org_path.like(format!("{prefix}%")))
+            }
+            OrderScope::Member {
+                user_id,
+                unit_id: Some(unit),
+            } => q.filter(
+                work_orders::assignee_id
+                    .eq(user_id.clone())
+                    .or(work_orders::unit_id.eq(unit.clone())),
+            ),
+            OrderScope::Member {
+                user_id,
+                unit_id: None,
+            } => q.filter(work_orders::assignee_id.eq(user_id.clone())),
+            OrderScope::Reporter(user) => q.filter(work_orders::reporter_id.eq(user.clone())),
+        };
+        if let Some(v) = &f.status {
+            q = q.filter(work_orders::status.eq(v));
+        }
+        if let Some(v) = &f.village_id {
+            q = q.filter(work_orders::village_id.eq(v));
+        }
+        if let Some(v) = &f.unit_id {
+            q = q.filter(work_orders::unit_id.eq(v));
+        }
+        if let Some(v) = &f.assignee_id {
+            q = q.filter(work_orders::assignee_id.eq(v));
+        }
+        if let Some(v) = &f.category {
+            q = q.filter(work_orders::category.eq(v));
+        }
+        if let Some(v) = f.from {
+            q = q.filter(work_orders::created_at.ge(v));
+        }
+        if let Some(v) = f.to {
+            q = q.filter(work_orders::created_at.lt(v));
+        }
+        match f.overdue_at {
+            Some(now) => {
+                q = q
+                    .filter(work_orders::status.eq_any(OPEN_STATUSES))
+                    .filter(work_orders::due_at.lt(now))
+                    .order((work_orders::due_at.asc(), work_orders::id.asc()));
+                if let Some((due, id)) = &f.after {
+                    q = q.filter(
+                        work_orders::due_at
+                            .gt(*due)
+                            .or(work_orders::due_at.eq(*due).and(work_orders::id.gt(id))),
+                    );
+                }
+            }
+            None => {
+                q = q.order((work_orders::created_at.desc(), work_orders::id.desc()));
+                if let Some((at, id)) = &f.after {
+                    q = q.filter(
+                        work_orders::created_at
+                            .lt(*at)
+                            .or(work_orders::created_at.eq(*at).and(work_orders::id.lt(id))),
+                    );
+                }
+            }
+        }
+        q.load(c)
+    })?)
+}
+
+/// Open orders of `category` inside a box around a point (the caller measures the distance).
+pub fn open_nearby(
+    conn: &mut DbConn,
+    category: &str,
+    (min_lat, min_lon, max_lat, max_lon): (f64, f64, f64, f64),
+    except: &str,
+) -> ApiResult<Vec<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| work_orders::table
+        .filter(work_orders::category.eq(category))
+        .filter(work_orders::status.eq_any(OPEN_STATUSES))
+        .filter(work_orders::id.ne(except))
+        .filter(work_orders::lat.between(min_lat, max_lat))
+        .filter(work_orders::lon.between(min_lon, max_lon))
+        .select(WorkOrderRow::as_select())
+        .limit(20)
+        .load(c))?)
+}

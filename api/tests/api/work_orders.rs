@@ -1,0 +1,654 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, World, CENTRE};
+
+/// The world with a `road` category (3 working days) and boundaries.
+async fn order_world(app: &TestApp) -> World {
+    let w = app.checkin_world().await;
+    let category = json!({"code": "road", "name": "道路维修", "group": "基础设施", "default_due_working_days": 3});
+    assert_eq!(
+        app.post("/categories", &app.admin, category).await.status,
+        201
+    );
+    w
+}
+
+fn report(village: &str, lat: f64, lon: f64) -> Value {
+    json!({"category": "road", "title": "村口路灯坏了", "description": "晚上路口太黑，老人出门不安全",
+           "village_id": village, "lat": lat, "lon": lon, "source": "villager"})
+}
+
+async fn assign(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    unit: &str,
+    assignee: &str,
+) -> crate::helpers::Reply {
+    app.post(&format!("/work-orders/{id}/assign"), token,
+        json!({"unit_id": unit, "assignee_id": assignee, "due_in_working_days": 3, "commitment": "三个工作日内修好"})).await
+}
+
+fn kinds(detail: &Value) -> Vec<String> {
+    detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_order_goes_from_report_to_closed() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let filed = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    assert_eq!(filed.body["status"], "submitted");
+    let code = filed.body["code"].as_str().unwrap();
+    assert!(code.starts_with("MQ-") && code.ends_with("-0001"), "{code}");
+    assert!(filed.body["tracking_token"].as_str().unwrap().len() > 20);
+    assert!(filed.body["deadline_notice"]
+        .as_str()
+        .unwrap()
+        .contains('3'));
+    let id = filed.id();
+
+    let assigned = assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
+    assert_eq!(assigned.status, 200, "{:?}", assigned.body);
+    assert_eq!(assigned.body["status"], "assigned");
+    assert_eq!(assigned.body["unit_id"], w.town1);
+    assert_eq!(assigned.body["assignee_id"], w.cadre1);
+    assert!(assigned.body["due_at"].is_string());
+    assert_eq!(assigned.body["due_at"], assigned.body["original_due_at"]);
+    assert_eq!(assigned.body["overdue"], false);
+
+    let path = |step: &str| format!("/work-orders/{id}/{step}");
+    assert_eq!(
+        app.post(&path("accept"), &w.cadre1_token, json!({}))
+            .await
+            .body["status"],
+        "in_progress"
+    );
+    let progress = app
+        .post(
+            &path("progress"),
+            &w.cadre1_token,
+            json!({"note": "已联系电工，明天上午维修"}),
+        )
+        .await;
+    assert_eq!(progress.body["status"], "in_progress");
+    let resolved = app
+        .post(
+            &path("resolve"),
+            &w.cadre1_token,
+            json!({"resolution_note": "更换了灯泡和线路"}),
+        )
+        .await;
+    assert_eq!(resolved.body["status"], "resolved");
+    assert!(resolved.body["resolved_at"].is_string());
+    let rated = app
+        .post(
+            &path("rate"),
+            &w.villager1_token,
+            json!({"score": 95, "comment": "修得很快"}),
+        )
+        .await;
+    assert_eq!(rated.status, 200, "{:?}", rated.body);
+    assert_eq!(rated.body["status"], "closed");
+    assert_eq!(rated.body["rating"], 95);
+
+    let detail = app.get(&format!("/work-orders/{id}"), &w.sup1_token).await;
+    assert_eq!(
+        kinds(&detail.body),
+        vec![
+            "submitted",
+            "assigned",
+            "accepted",
+            "progress",
+            "resolved",
+            "closed"
+        ]
+    );
+    assert_eq!(detail.body["timeline"][1]["actor_id"], w.sup1);
+    assert_eq!(detail.body["timeline"][1]["note"], "三个工作日内修好");
+    assert_eq!(detail.body["reporter_name"], "赵大爷");
+}
+
+#[tokio::test]
+async fn only_legal_steps_by_the_right_people() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let id = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    let path = |step: &str| format!("/work-orders/{id}/{step}");
+    // Resolving what nobody accepted; rating what is not resolved.
+    assert_eq!(
+        app.post(
+            &path("resolve"),
+            &w.sup1_token,
+            json!({"resolution_note": "x"})
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        app.post(&path("rate"), &w.villager1_token, json!({"score": 90}))
+            .await
+            .status,
+        409
+    );
+    // The reporter cannot assign; another town's supervisor cannot see it; a cadre of no unit of it neither.
+    assert_eq!(
+        assign(&app, &w.villager1_token, &id, &w.town1, &w.cadre1)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        assign(&app, &w.sup2_token, &id, &w.town2, &w.cadre2)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.post(&path("accept"), &w.cadre1_token, json!({}))
+            .await
+            .status,
+        404
+    );
+    // A unit out of the supervisor's reach, a person not of that unit, a deadline in the past.
+    assert_eq!(
+        assign(&app, &w.sup1_token, &id, &w.town2, &w.cadre2)
+            .await
+            .error_fields(),
+        vec!["unit_id"]
+    );
+    assert_eq!(
+        assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre2)
+            .await
+            .error_fields(),
+        vec!["assignee_id"]
+    );
+    let past = app
+        .post(
+            &path("assign"),
+            &w.sup1_token,
+            json!({"unit_id": w.town1, "due_at": "2020-01-01T00:00:00Z", "commitment": "x"}),
+        )
+        .await;
+    assert_eq!(past.error_fields(), vec!["due_at"]);
+    let two = app.post(&path("assign"), &w.sup1_token,
+        json!({"unit_id": w.town1, "due_in_days": 2, "due_in_working_days": 2, "commitment": "x"})).await;
+    assert_eq!(two.status, 422);
+    // Without a deadline the category's default applies.
+    let default = app
+        .post(
+            &path("assign"),
+            &w.sup1_token,
+            json!({"unit_id": w.town1, "commitment": "按期办结"}),
+        )
+        .await;
+    assert_eq!(default.status, 200, "{:?}", default.body);
+    assert!(default.body["due_at"].is_string());
+    assert_eq!(
+        app.post(&path("accept"), &w.cadre1_token, json!({}))
+            .await
+            .status,
+        200,
+        "a member of the unit accepts"
+    );
+    assert_eq!(
+        app.post(&path("accept"), &w.cadre1_token, json!({}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        app.post(&path("reject"), &w.sup1_token, json!({"reason": "x"}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        app.post(&path("rate"), &w.villager1_token, json!({"score": 101}))
+            .await
+            .error_fields(),
+        vec!["score"]
+    );
+}
+
+#[tokio::test]
+async fn an_unsatisfied_reporter_reopens_with_a_new_deadline() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let id = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    let path = |step: &str| format!("/work-orders/{id}/{step}");
+    let first = assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
+    app.post(&path("accept"), &w.cadre1_token, json!({})).await;
+    app.post(
+        &path("resolve"),
+        &w.cadre1_token,
+        json!({"resolution_note": "处理了"}),
+    )
+    .await;
+    let reopened = app
+        .post(
+            &path("rate"),
+            &w.villager1_token,
+            json!({"score": 40, "comment": "灯还是不亮"}),
+        )
+        .await;
+    assert_eq!(reopened.body["status"], "reopened");
+    assert_eq!(
+        reopened.body["original_due_at"], first.body["original_due_at"],
+        "compliance keeps the first deadline"
+    );
+    assert_eq!(reopened.body["resolved_at"], Value::Null);
+    assert_eq!(
+        app.post(
+            &path("resolve"),
+            &w.cadre1_token,
+            json!({"resolution_note": "换了整套线路"})
+        )
+        .await
+        .body["status"],
+        "resolved"
+    );
+    assert_eq!(
+        app.post(&path("rate"), &w.villager1_token, json!({"score": 80}))
+            .await
+            .body["status"],
+        "closed"
+    );
+    let detail = app
+        .get(&format!("/work-orders/{id}"), &w.villager1_token)
+        .await;
+    assert_eq!(
+        kinds(&detail.body),
+        vec![
+            "submitted",
+            "assigned",
+            "accepted",
+            "resolved",
+            "reopened",
+            "resolved",
+            "closed"
+        ]
+    );
+    assert!(
+        detail.body.get("possible_duplicates").is_none(),
+        "only supervisors see duplicates"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_reporters_track_and_rate_with_their_token() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let mut body = report(&w.village1, CENTRE.0, CENTRE.1);
+    body["reporter_name"] = json!("孙婆婆");
+    body["reporter_phone"] = json!("13655556666");
+    let filed = app
+        .call(Method::POST, "/work-orders", None, Some(body.clone()))
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let (id, code, token) = (
+        filed.id(),
+        filed.body["code"].as_str().unwrap().to_string(),
+        filed.body["tracking_token"].as_str().unwrap().to_string(),
+    );
+
+    let track = app
+        .call(
+            Method::GET,
+            &format!("/track/{code}?token={token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(track.status, 200);
+    assert_eq!(track.body["status"], "submitted");
+    assert_eq!(track.body["category"], "道路维修");
+    let text = track.body.to_string();
+    assert!(
+        !text.contains("13655556666") && !text.contains("孙婆婆"),
+        "{text}"
+    );
+    assert_eq!(
+        app.call(
+            Method::GET,
+            &format!("/track/{code}?token=wrong"),
+            None,
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.call(Method::GET, &format!("/track/{code}"), None, None)
+            .await
+            .status,
+        404
+    );
+
+    // Supervisors of the subtree see the phone; the assignee sees it masked.
+    assert_eq!(
+        app.get(&format!("/work-orders/{id}"), &w.sup1_token)
+            .await
+            .body["reporter_phone"],
+        "13655556666"
+    );
+    assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
+    assert_eq!(
+        app.get(&format!("/work-orders/{id}"), &w.cadre1_token)
+            .await
+            .body["reporter_phone"],
+        "136****6666"
+    );
+    app.post(
+        &format!("/work-orders/{id}/accept"),
+        &w.cadre1_token,
+        json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/work-orders/{id}/resolve"),
+        &w.cadre1_token,
+        json!({"resolution_note": "已修复"}),
+    )
+    .await;
+    let track = app
+        .call(
+            Method::GET,
+            &format!("/track/{code}?token={token}"),
+            None,
+            None,
+        )
+        .await;
+    let notes: Vec<&Value> = track.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["note"])
+        .collect();
+    assert!(notes.contains(&&json!("已修复")));
+
+    let wrong = app
+        .call(
+            Method::POST,
+            &format!("/work-orders/{id}/rate?token=nope"),
+            None,
+            Some(json!({"score": 90})),
+        )
+        .await;
+    assert_eq!(wrong.status, 404);
+    let rated = app
+        .call(
+            Method::POST,
+            &format!("/work-orders/{id}/rate?token={token}"),
+            None,
+            Some(json!({"score": 90})),
+        )
+        .await;
+    assert_eq!(rated.status, 200, "{:?}", rated.body);
+    assert_eq!(rated.body["status"], "closed");
+
+    // Five reports a day per phone without an account.
+    for i in 0..4 {
+        let mut again = body.clone();
+        again["title"] = json!(format!("第{i}个问题"));
+        assert_eq!(
+            app.call(Method::POST, "/work-orders", None, Some(again))
+                .await
+                .status,
+            201
+        );
+    }
+    assert_eq!(
+        app.call(Method::POST, "/work-orders", None, Some(body.clone()))
+            .await
+            .status,
+        429
+    );
+    body.as_object_mut().unwrap().remove("reporter_phone");
+    assert_eq!(
+        app.call(Method::POST, "/work-orders", None, Some(body))
+            .await
+            .error_fields(),
+        vec!["reporter_phone"]
+    );
+}
+
+#[tokio::test]
+async fn cadres_record_visits_solved_on_the_spot() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let mut body = report(&w.village1, CENTRE.0, CENTRE.1);
+    body["source"] = json!("visit");
+    body["resolved_on_spot"] = json!(true);
+    body["resolution_note"] = json!("当场联系电工修好");
+    body["reporter_name"] = json!("钱大伯");
+    let filed = app.post("/work-orders", &w.cadre1_token, body).await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    assert_eq!(filed.body["status"], "resolved");
+    let detail = app
+        .get(&format!("/work-orders/{}", filed.id()), &w.sup1_token)
+        .await;
+    assert_eq!(detail.body["due_at"], Value::Null);
+    assert_eq!(detail.body["resolved_on_spot"], true);
+    assert_eq!(kinds(&detail.body), vec!["submitted", "resolved_on_spot"]);
+    let mut villager_visit = report(&w.village1, CENTRE.0, CENTRE.1);
+    villager_visit["source"] = json!("visit");
+    assert_eq!(
+        app.post("/work-orders", &w.villager1_token, villager_visit)
+            .await
+            .error_fields(),
+        vec!["source"]
+    );
+    assert_eq!(
+        app.post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village2, 29.5, 119.9)
+        )
+        .await
+        .error_fields(),
+        vec!["village_id"]
+    );
+}
+
+#[tokio::test]
+async fn client_ids_make_filing_idempotent() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let mut body = report(&w.village1, CENTRE.0, CENTRE.1);
+    body["id"] = json!(uuid::Uuid::new_v4().to_string());
+    let first = app
+        .post("/work-orders", &w.villager1_token, body.clone())
+        .await;
+    assert_eq!(first.status, 201);
+    let retry = app
+        .post("/work-orders", &w.villager1_token, body.clone())
+        .await;
+    assert_eq!(retry.status, 200);
+    assert_eq!(retry.body["code"], first.body["code"]);
+    body["title"] = json!("另一件事");
+    assert_eq!(
+        app.post("/work-orders", &w.villager1_token, body)
+            .await
+            .status,
+        409
+    );
+    let mine = app.get("/work-orders", &w.villager1_token).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn supervisors_see_likely_duplicates_and_reject_them() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let first = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    // About 55 m away, and one about 1 km away.
+    let near = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0 + 0.0005, CENTRE.1),
+        )
+        .await
+        .id();
+    app.post(
+        "/work-orders",
+        &w.villager1_token,
+        report(&w.village1, CENTRE.0 + 0.009, CENTRE.1),
+    )
+    .await;
+    let detail = app
+        .get(&format!("/work-orders/{near}"), &w.sup1_token)
+        .await;
+    let dups = detail.body["possible_duplicates"].as_array().unwrap();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!(dups[0]["id"], first.as_str());
+    let metres = dups[0]["distance_m"].as_f64().unwrap();
+    assert!((50.0..60.0).contains(&metres), "{metres}");
+
+    let code = app
+        .get(&format!("/work-orders/{first}"), &w.sup1_token)
+        .await
+        .body["code"]
+        .clone();
+    let rejected = app
+        .post(
+            &format!("/work-orders/{near}/reject"),
+            &w.sup1_token,
+            json!({"reason": "重复反映", "duplicate_of": code}),
+        )
+        .await;
+    assert_eq!(rejected.status, 200, "{:?}", rejected.body);
+    assert_eq!(rejected.body["status"], "rejected");
+    let after = app
+        .get(&format!("/work-orders/{first}"), &w.sup1_token)
+        .await;
+    assert_eq!(
+        after.body["possible_duplicates"],
+        json!([]),
+        "a rejected order is no longer open"
+    );
+}
+
+#[tokio::test]
+async fn the_overdue_queue_puts_the_most_overdue_first() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let mut ids = Vec::new();
+    for millis in [1200, 900] {
+        let id = app
+            .post(
+                "/work-orders",
+                &w.villager1_token,
+                report(&w.village1, CENTRE.0, CENTRE.1),
+            )
+            .await
+            .id();
+        let due = chrono::Utc::now() + chrono::Duration::milliseconds(millis);
+        let reply = app
+            .post(
+                &format!("/work-orders/{id}/assign"),
+                &w.sup1_token,
+                json!({"unit_id": w.town1, "due_at": due.to_rfc3339(), "commitment": "尽快"}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        ids.push(id);
+    }
+    let on_time = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    assign(&app, &w.sup1_token, &on_time, &w.town1, &w.cadre1).await;
+
+    // Poll (with a deadline) until both short deadlines have passed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let overdue = loop {
+        let page = app.get("/work-orders?overdue=true", &w.sup1_token).await;
+        if page.body["items"].as_array().unwrap().len() == 2 || std::time::Instant::now() > deadline
+        {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let listed: Vec<&str> = overdue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![ids[1].as_str(), ids[0].as_str()]);
+    assert!(overdue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["overdue"] == true));
+    assert_eq!(
+        app.get("/work-orders?overdue=true", &w.sup2_token)
+            .await
+            .body["items"],
+        json!([])
+    );
+    let all = app
+        .get(
+            &format!("/work-orders?village_id={}&status=assigned", w.village1),
+            &w.sup1_token,
+        )
+        .await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    let by_assignee = app
+        .get(
+            &format!("/work-orders?assignee_id={}", w.cadre1),
+            &w.sup1_token,
+        )
+        .await;
+    assert_eq!(by_assignee.body["items"].as_array().unwrap().len(), 1);
+    // The assignee's unit sees its orders; another villager sees none.
+    assert_eq!(
+        app.get("/work-orders", &w.cadre1_token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
