@@ -708,3 +708,30 @@ pub struct TrackEvent {
     pub kind: String,
     pub note: Option<String>,
 }
+
+/// Deadline compliance of one unit, village or assignee over a period (DESIGN §2.4).
+/// Rates are fractions 0..1; a rate with nothing to measure is null.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ComplianceRow {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub village_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<String>,
+    pub name: String,
+    /// Orders assigned in the period.
+    pub assigned: u64,
+    /// Orders first resolved in the period.
+    pub resolved: u64,
+    pub response_rate: Option<f64>,
+    pub resolution_rate: Option<f64>,
+    pub on_time_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+    pub avg_satisfaction: Option<f64>,
+    pub reopen_rate: Option<f64>,
+    pub overdue_open: u64,
+    pub overdue_resolved: u64,
+    pub avg_resolution_hours: Option<f64>,
+}

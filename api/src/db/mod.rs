@@ -20,6 +20,7 @@ use crate::error::ApiResult;
 
 pub mod categories;
 pub mod checkins;
+pub mod compliance;
 pub mod media;
 pub mod models;
 pub mod org;

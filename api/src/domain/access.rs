@@ -33,6 +33,8 @@ pub enum Action {
     /// Work-order categories and the working-day calendar.
     ManageCategories,
     ManageCalendar,
+    /// Deadline compliance reports over work orders.
+    ReadCompliance,
 }
 
 /// The part of the org tree an actor may act on.
@@ -110,7 +112,7 @@ pub fn reach(actor: &Actor, action: Action) -> Result<Reach, Denial> {
         (_, UploadMedia) => Ok(Reach::Own(actor.user_id.clone())),
         (
             Role::Supervisor,
-            ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins,
+            ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins | ReadCompliance,
         ) => actor
             .org_path
             .clone()

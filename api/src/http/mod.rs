@@ -19,6 +19,7 @@ use crate::villages::BoundaryCache;
 pub mod auth;
 pub mod categories;
 pub mod checkins;
+pub mod compliance;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -77,7 +78,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(checkins::routes)
         .configure(media::routes)
         .configure(categories::routes)
-        .configure(work_orders::routes);
+        .configure(work_orders::routes)
+        .configure(compliance::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

@@ -625,7 +625,8 @@ fn take_step(
                 ("assigned", Some(commitment), Some(data), Vec::new())
             }
             Change::Accept => {
-                row.accepted_at = Some(now.naive_utc());
+                // The first acceptance of an assignment is what the response rate measures.
+                row.accepted_at = row.accepted_at.or(Some(now.naive_utc()));
                 ("accepted", None, None, Vec::new())
             }
             Change::Progress(p) => {
@@ -651,7 +652,6 @@ fn take_step(
                     // Back to the unit with a fresh deadline of the category's default length.
                     row.reopen_count += 1;
                     row.resolved_at = None;
-                    row.accepted_at = None;
                     let cat = categories::find(conn, &row.category)?;
                     let calendar = calendar_around(conn, now)?;
                     let days = cat.map_or(3, |c| c.default_due_working_days.max(1) as u32);

@@ -62,6 +62,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/work-orders/{id}/rate"),
     ("post", "/api/v1/work-orders/{id}/reject"),
     ("get", "/api/v1/track/{code}"),
+    ("get", "/api/v1/compliance"),
 ];
 
 #[tokio::test]

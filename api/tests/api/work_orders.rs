@@ -652,3 +652,122 @@ async fn the_overdue_queue_puts_the_most_overdue_first() {
         3
     );
 }
+
+#[tokio::test]
+async fn compliance_rates_follow_the_definitions() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let app = &app;
+    let file = || {
+        app.post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+    };
+    let step = |id: String, s: &'static str, token: String, body: Value| async move {
+        let reply = app
+            .post(&format!("/work-orders/{id}/{s}"), &token, body)
+            .await;
+        assert_eq!(reply.status, 200, "{s}: {:?}", reply.body);
+    };
+    // A: accepted, resolved on time, rated 90 (closed). B: the same, rated 40 (reopened).
+    let (a, b) = (file().await.id(), file().await.id());
+    for (id, score) in [(&a, 90), (&b, 40)] {
+        assert_eq!(
+            assign(app, &w.sup1_token, id, &w.town1, &w.cadre1)
+                .await
+                .status,
+            200
+        );
+        step(id.clone(), "accept", w.cadre1_token.clone(), json!({})).await;
+        step(
+            id.clone(),
+            "resolve",
+            w.cadre1_token.clone(),
+            json!({"resolution_note": "办好了"}),
+        )
+        .await;
+        step(
+            id.clone(),
+            "rate",
+            w.villager1_token.clone(),
+            json!({"score": score}),
+        )
+        .await;
+    }
+    // C: assigned with a deadline about to pass, never accepted. D: never assigned.
+    let c = file().await.id();
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(800);
+    step(c.clone(), "assign", w.sup1_token.clone(), json!({"unit_id": w.town1, "assignee_id": w.cadre1, "due_at": due.to_rfc3339(), "commitment": "马上办"})).await;
+    file().await;
+    // E: solved on the spot during a visit.
+    let mut spot = report(&w.village1, CENTRE.0, CENTRE.1);
+    spot["source"] = json!("visit");
+    spot["resolved_on_spot"] = json!(true);
+    spot["resolution_note"] = json!("当场解决");
+    assert_eq!(
+        app.post("/work-orders", &w.cadre1_token, spot).await.status,
+        201
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let by_unit = loop {
+        let reply = app.get("/compliance", &w.sup1_token).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        if reply.body[0]["overdue_open"] == 1 || std::time::Instant::now() > deadline {
+            break reply.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let unit = &by_unit[0];
+    assert_eq!(by_unit.as_array().unwrap().len(), 1, "{by_unit}");
+    assert_eq!(unit["unit_id"], w.town1);
+    assert_eq!(unit["name"], "青山镇");
+    assert_eq!(unit["assigned"], 3);
+    assert_eq!(unit["resolved"], 2);
+    let rate = |v: &Value| v.as_f64().unwrap();
+    assert!((rate(&unit["response_rate"]) - 2.0 / 3.0).abs() < 1e-9);
+    assert!((rate(&unit["resolution_rate"]) - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(unit["on_time_rate"], 1.0);
+    assert_eq!(unit["reopen_rate"], 0.5);
+    assert_eq!(unit["satisfaction_rate"], 0.5);
+    assert_eq!(unit["avg_satisfaction"], 65.0);
+    assert_eq!(unit["overdue_open"], 1);
+    assert_eq!(unit["overdue_resolved"], 0);
+    assert!(rate(&unit["avg_resolution_hours"]) >= 0.0);
+
+    let by_village = app
+        .get("/compliance?group_by=village", &w.sup1_token)
+        .await
+        .body;
+    let village = &by_village[0];
+    assert_eq!(village["village_id"], w.village1);
+    assert_eq!(village["resolved"], 3, "the on-the-spot order counts");
+    assert!((rate(&village["resolution_rate"]) - 2.0 / 5.0).abs() < 1e-9);
+    assert_eq!(village["on_time_rate"], 1.0);
+    let by_assignee = app
+        .get("/compliance?group_by=assignee", &w.sup1_token)
+        .await
+        .body;
+    assert_eq!(by_assignee[0]["assignee_id"], w.cadre1);
+    assert_eq!(by_assignee[0]["assigned"], 3);
+
+    assert_eq!(app.get("/compliance", &w.sup2_token).await.body, json!([]));
+    assert_eq!(app.get("/compliance", &w.cadre1_token).await.status, 403);
+    let empty_period = app
+        .get("/compliance?from=2020-01-01&to=2020-01-31", &w.sup1_token)
+        .await
+        .body;
+    assert_eq!(
+        empty_period[0]["assigned"], 0,
+        "open overdue orders still show: {empty_period}"
+    );
+    assert_eq!(empty_period[0]["response_rate"], Value::Null);
+    assert_eq!(
+        app.get("/compliance?from=2026-02-01&to=2026-01-01", &w.sup1_token)
+            .await
+            .status,
+        422
+    );
+}
