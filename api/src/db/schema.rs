@@ -214,6 +214,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    work_order_extensions (id) {
+        id -> Text,
+        work_order_id -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        due_at -> Timestamp,
+        reason -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     daily_counters (name) {
         name -> Text,
         value -> BigInt,
@@ -240,5 +254,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_orders,
     work_order_events,
     work_order_photos,
+    work_order_extensions,
     daily_counters,
 );

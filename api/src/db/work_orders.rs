@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{daily_counters, work_order_events, work_order_photos, work_orders};
+use super::schema::{
+    daily_counters, work_order_events, work_order_extensions, work_order_photos, work_orders,
+};
 use super::{db_run, DbConn};
 use crate::domain::access::OrderFacts;
 use crate::error::ApiResult;
@@ -332,4 +334,69 @@ pub fn open_nearby(
         .select(WorkOrderRow::as_select())
         .limit(20)
         .load(c))?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = work_order_extensions)]
+pub struct ExtensionRow {
+    pub id: String,
+    pub work_order_id: String,
+    pub requested_by: String,
+    pub requested_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub reason: String,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_extension(conn: &mut DbConn, row: &ExtensionRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(work_order_extensions::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn find_extension(
+    conn: &mut DbConn,
+    order_id: &str,
+    id: &str,
+) -> ApiResult<Option<ExtensionRow>> {
+    Ok(db_run!(conn, |c| work_order_extensions::table
+        .find(id)
+        .filter(work_order_extensions::work_order_id.eq(order_id))
+        .select(ExtensionRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn pending_extension(conn: &mut DbConn, order_id: &str) -> ApiResult<Option<ExtensionRow>> {
+    Ok(db_run!(conn, |c| work_order_extensions::table
+        .filter(work_order_extensions::work_order_id.eq(order_id))
+        .filter(work_order_extensions::status.eq("pending"))
+        .select(ExtensionRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Decides a pending request; false if it was decided meanwhile.
+pub fn decide_extension(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        work_order_extensions::table
+            .find(id)
+            .filter(work_order_extensions::status.eq("pending"))
+    )
+    .set((
+        work_order_extensions::status.eq(status),
+        work_order_extensions::decided_by.eq(by),
+        work_order_extensions::decided_at.eq(at),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
 }

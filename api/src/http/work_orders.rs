@@ -4,9 +4,10 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use minqing_protocol::{
-    AssignRequest, DuplicateCandidate, NewWorkOrder, OrgUnitKind, Page, Problem, ProgressRequest,
-    RateRequest, RejectRequest, ResolveRequest, Role, TimelineEvent, TrackEvent, TrackView,
-    WorkOrder, WorkOrderCreated, WorkOrderDetail, WorkOrderStatus,
+    AssignRequest, DuplicateCandidate, Extension, ExtensionDecision, ExtensionRequest,
+    NewWorkOrder, OrgUnitKind, Page, Problem, ProgressRequest, RateRequest, RejectRequest,
+    ResolveRequest, Role, TimelineEvent, TrackEvent, TrackView, WorkOrder, WorkOrderCreated,
+    WorkOrderDetail, WorkOrderStatus,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -19,7 +20,7 @@ use super::State;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, parse_enum, utc};
-use crate::db::work_orders::{self, EventRow, OrderFilter, OrderScope, WorkOrderRow};
+use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderFilter, OrderScope, WorkOrderRow};
 use crate::db::{media, new_id, org, users, DbConn};
 use crate::domain::access::{authorize, order_parties, Action, Actor};
 use crate::domain::checkin::distance_m;
@@ -46,6 +47,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(resolve_order)
         .service(rate_order)
         .service(reject_order)
+        .service(request_extension)
+        .service(decide_extension)
         .service(track_order);
 }
 
@@ -881,4 +884,177 @@ async fn track_order(
         })
         .await?;
     Ok(web::Json(view))
+}
+
+fn extension_wire(row: ExtensionRow) -> Extension {
+    Extension {
+        requested_at: utc(row.requested_at),
+        due_at: utc(row.due_at),
+        decided_at: row.decided_at.map(utc),
+        id: row.id,
+        work_order_id: row.work_order_id,
+        requested_by: row.requested_by,
+        reason: row.reason,
+        status: row.status,
+        decided_by: row.decided_by,
+    }
+}
+
+/// The order if `party` may act on it: 404 when the actor may not see it, 403 when they
+/// may see it but not in that capacity.
+fn order_for(conn: &mut DbConn, actor: &Actor, id: &str, party: Party) -> ApiResult<WorkOrderRow> {
+    let row = work_orders::find(conn, id)?.ok_or_else(|| ApiError::not_found("work order"))?;
+    let parties = order_parties(actor, &row.facts());
+    if parties.is_empty() {
+        return Err(ApiError::not_found("work order"));
+    }
+    if !parties.contains(&party) {
+        return Err(ApiError::Forbidden(format!(
+            "only the order's {} may do this",
+            party.name()
+        )));
+    }
+    Ok(row)
+}
+
+/// The assignee asks for a later deadline, with a reason; it moves only when a supervisor
+/// approves, and compliance keeps measuring against the original one.
+#[utoipa::path(tag = "work orders", request_body = ExtensionRequest, security(("bearer" = [])), responses(
+    (status = 201, body = Extension), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "not being worked on, or a request is pending"), (status = 422, body = Problem)))]
+#[post("/work-orders/{id}/extensions")]
+async fn request_extension(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<ExtensionRequest>,
+) -> ApiResult<HttpResponse> {
+    let actor = actor.0;
+    let ExtensionRequest {
+        due_at: wanted,
+        reason,
+    } = body.0;
+    let reason = required_note("reason", &reason)?;
+    let now = Utc::now();
+    let extension = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let row = order_for(conn, &actor, &id, Party::Assignee)?;
+                let status: WorkOrderStatus = parse_enum(&row.status)?;
+                let current = row.due_at.filter(|_| {
+                    matches!(
+                        status,
+                        WorkOrderStatus::Assigned
+                            | WorkOrderStatus::InProgress
+                            | WorkOrderStatus::Reopened
+                    )
+                });
+                let Some(current) = current else {
+                    return Err(ApiError::Conflict(
+                        "only an order being worked on, with a deadline, can be extended".into(),
+                    ));
+                };
+                if wanted.naive_utc() <= current || wanted > now + chrono::Duration::days(366) {
+                    return Err(ApiError::invalid(
+                        "due_at",
+                        "must be later than the current deadline and within a year",
+                    ));
+                }
+                if work_orders::pending_extension(conn, &row.id)?.is_some() {
+                    return Err(ApiError::Conflict(
+                        "a request to extend this order waits for a decision".into(),
+                    ));
+                }
+                let ext = ExtensionRow {
+                    id: new_id(),
+                    work_order_id: row.id.clone(),
+                    requested_by: actor.user_id.clone(),
+                    requested_at: now.naive_utc(),
+                    due_at: wanted.naive_utc(),
+                    reason: reason.clone(),
+                    status: "pending".into(),
+                    decided_by: None,
+                    decided_at: None,
+                };
+                work_orders::insert_extension(conn, &ext)?;
+                let data = serde_json::json!({"extension_id": ext.id, "due_at": wanted});
+                work_orders::add_event(
+                    conn,
+                    &event(
+                        &row.id,
+                        now,
+                        Some(&actor),
+                        "extension_requested",
+                        Some(reason),
+                        Some(data),
+                        &[],
+                    ),
+                )?;
+                Ok(extension_wire(ext))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(extension))
+}
+
+/// A supervisor approves (the deadline moves) or rejects a pending extension request.
+#[utoipa::path(tag = "work orders", request_body = ExtensionDecision, security(("bearer" = [])), responses(
+    (status = 200, body = Extension), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[post("/work-orders/{id}/extensions/{eid}/decision")]
+async fn decide_extension(
+    state: State,
+    actor: Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<ExtensionDecision>,
+) -> ApiResult<web::Json<Extension>> {
+    let actor = actor.0;
+    let (id, eid) = path.into_inner();
+    let ExtensionDecision { approve, note } = body.0;
+    let now = Utc::now();
+    let extension = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let mut row = order_for(conn, &actor, &id, Party::Supervisor)?;
+                let ext = work_orders::find_extension(conn, &row.id, &eid)?
+                    .ok_or_else(|| ApiError::not_found("extension request"))?;
+                let status = if approve { "approved" } else { "rejected" };
+                if !work_orders::decide_extension(
+                    conn,
+                    &ext.id,
+                    status,
+                    &actor.user_id,
+                    now.naive_utc(),
+                )? {
+                    return Err(ApiError::Conflict(format!(
+                        "this request was already {}",
+                        ext.status
+                    )));
+                }
+                if approve {
+                    row.due_at = Some(ext.due_at);
+                    work_orders::update(conn, &row)?;
+                }
+                let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+                let data = serde_json::json!({"extension_id": ext.id, "due_at": utc(ext.due_at)});
+                work_orders::add_event(
+                    conn,
+                    &event(
+                        &row.id,
+                        now,
+                        Some(&actor),
+                        &format!("extension_{status}"),
+                        note,
+                        Some(data),
+                        &[],
+                    ),
+                )?;
+                let decided = work_orders::find_extension(conn, &row.id, &ext.id)?
+                    .ok_or_else(|| ApiError::not_found("extension request"))?;
+                Ok(extension_wire(decided))
+            })
+        })
+        .await?;
+    Ok(web::Json(extension))
 }

@@ -183,6 +183,46 @@ async fn every_endpoint_for_every_role() {
             [404, 404, 404, 404, 404, 401],
         ),
         (
+            Method::GET,
+            "/categories".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            Method::POST,
+            "/categories".into(),
+            Box::new(|i| {
+                Some(
+                    json!({"code": format!("c{i}"), "name": "类别", "group": "组", "default_due_working_days": 3}),
+                )
+            }),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            "/calendar/2026".into(),
+            Box::new(|_| Some(json!({"holidays": ["2026-10-01"], "workdays": []}))),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/calendar/2026".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::GET,
+            "/work-orders".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::GET,
+            "/compliance".into(),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
             Method::POST,
             "/auth/logout".into(),
             Box::new(|_| Some(json!({"refresh_token": "unknown"}))),

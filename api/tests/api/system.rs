@@ -63,6 +63,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/work-orders/{id}/reject"),
     ("get", "/api/v1/track/{code}"),
     ("get", "/api/v1/compliance"),
+    ("post", "/api/v1/work-orders/{id}/extensions"),
+    ("post", "/api/v1/work-orders/{id}/extensions/{eid}/decision"),
 ];
 
 #[tokio::test]

@@ -771,3 +771,115 @@ async fn compliance_rates_follow_the_definitions() {
         422
     );
 }
+
+#[tokio::test]
+async fn extensions_move_the_deadline_only_when_approved() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let id = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    let path = format!("/work-orders/{id}/extensions");
+    let later = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
+    let ask = json!({"due_at": later, "reason": "需要等配件到货"});
+    assert_eq!(
+        app.post(&path, &w.cadre1_token, ask.clone()).await.status,
+        404,
+        "not the cadre's order yet"
+    );
+    let assigned = assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
+    let original = assigned.body["due_at"].clone();
+    app.post(
+        &format!("/work-orders/{id}/accept"),
+        &w.cadre1_token,
+        json!({}),
+    )
+    .await;
+
+    assert_eq!(
+        app.post(&path, &w.villager1_token, ask.clone())
+            .await
+            .status,
+        403,
+        "the reporter sees the order but does not ask"
+    );
+    let earlier = app
+        .post(
+            &path,
+            &w.cadre1_token,
+            json!({"due_at": chrono::Utc::now().to_rfc3339(), "reason": "x"}),
+        )
+        .await;
+    assert_eq!(earlier.error_fields(), vec!["due_at"]);
+    let first = app.post(&path, &w.cadre1_token, ask.clone()).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(first.body["status"], "pending");
+    assert_eq!(
+        app.post(&path, &w.cadre1_token, ask.clone()).await.status,
+        409,
+        "one pending request at a time"
+    );
+    let eid = first.id();
+    let decision = format!("{path}/{eid}/decision");
+
+    assert_eq!(
+        app.post(&decision, &w.cadre1_token, json!({"approve": true}))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.post(&decision, &w.sup2_token, json!({"approve": true}))
+            .await
+            .status,
+        404
+    );
+    let rejected = app
+        .post(
+            &decision,
+            &w.sup1_token,
+            json!({"approve": false, "note": "配件可先借用"}),
+        )
+        .await;
+    assert_eq!(rejected.body["status"], "rejected");
+    assert_eq!(
+        app.get(&format!("/work-orders/{id}"), &w.sup1_token)
+            .await
+            .body["due_at"],
+        original
+    );
+    assert_eq!(
+        app.post(&decision, &w.sup1_token, json!({"approve": true}))
+            .await
+            .status,
+        409
+    );
+
+    let second = app.post(&path, &w.cadre1_token, ask).await.id();
+    let approved = app
+        .post(
+            &format!("{path}/{second}/decision"),
+            &w.sup1_token,
+            json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "approved");
+    assert_eq!(approved.body["decided_by"], w.sup1);
+    let order = app.get(&format!("/work-orders/{id}"), &w.sup1_token).await;
+    assert_ne!(order.body["due_at"], original);
+    assert_eq!(
+        order.body["original_due_at"], original,
+        "the original deadline is kept for compliance"
+    );
+    assert!(kinds(&order.body).ends_with(&[
+        "extension_requested".to_string(),
+        "extension_rejected".into(),
+        "extension_requested".into(),
+        "extension_approved".into()
+    ]));
+}
