@@ -8,13 +8,18 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use crate::auth::password::hash_password;
+use crate::auth::tokens::{hash_refresh_token, random_secret};
+use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, OrgUnitRow, UserRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
+use crate::db::work_orders::{self, EventRow, WorkOrderRow};
 use crate::db::{new_id, users, Db, DbConn};
 use crate::domain::boundary::parse_boundary;
 use crate::domain::checkin::CheckinRules;
 use crate::domain::org::child_path;
 use crate::domain::people::{default_rater_group, default_staff_type};
+use crate::domain::work_order::order_code;
+use crate::domain::workdays::{due_at, DueSpec, WorkCalendar};
 use crate::error::ApiResult;
 use crate::http::checkins::{record_checkin, Recorder};
 use crate::villages::BoundaryCache;
@@ -123,7 +128,8 @@ pub fn load(db: &Db, timezone: chrono_tz::Tz) -> anyhow::Result<Vec<String>> {
         let password_hash = hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
         conn.write(|conn| {
             build(conn, &password_hash)?;
-            nights_of_work(conn, timezone)
+            nights_of_work(conn, timezone)?;
+            people_s_cases(conn, timezone)
         })
         .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
     }
@@ -398,4 +404,283 @@ fn local(
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
+}
+
+const DEMO_CATEGORIES: &[(&str, &str, &str, i32)] = &[
+    ("road", "道路维修", "基础设施", 5),
+    ("water", "饮水安全", "民生保障", 3),
+    ("environment", "环境卫生", "人居环境", 3),
+    ("dispute", "邻里纠纷", "平安建设", 5),
+    ("social", "社保医保", "民生保障", 5),
+    ("farming", "农业生产", "产业发展", 7),
+];
+
+const DEMO_ISSUES: &[(&str, &str)] = &[
+    ("road", "村道坑洼积水"),
+    ("road", "桥头路灯不亮"),
+    ("water", "自来水浑浊"),
+    ("water", "水管冻裂漏水"),
+    ("environment", "垃圾桶满了没人清"),
+    ("environment", "河道漂浮垃圾"),
+    ("dispute", "宅基地边界争议"),
+    ("dispute", "养狗扰民"),
+    ("social", "医保报销材料咨询"),
+    ("social", "低保申请进度"),
+    ("farming", "灌溉渠堵塞"),
+    ("farming", "茶园病虫害求助"),
+];
+
+/// Two months of 民情工单 across the demo villages, through every part of the life cycle:
+/// answered on the spot, on time, late, reopened by an unsatisfied villager, still open and
+/// overdue. Timestamps and timeline events are consistent with each other.
+fn people_s_cases(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
+    let now = Utc::now();
+    for (code, name, group, days) in DEMO_CATEGORIES {
+        categories::insert(
+            conn,
+            &CategoryRow {
+                code: (*code).into(),
+                name: (*name).into(),
+                category_group: (*group).into(),
+                default_due_working_days: *days,
+                active: true,
+                created_at: now.naive_utc(),
+                updated_at: now.naive_utc(),
+            },
+        )?;
+    }
+    let mut rng = StdRng::seed_from_u64(12345);
+    let villages = org::list(
+        conn,
+        &OrgUnitFilter {
+            kind: Some(enum_text(&OrgUnitKind::Village)),
+            limit: 500,
+            ..Default::default()
+        },
+    )?;
+    let calendar = WorkCalendar::default();
+    for _ in 0..300 {
+        let Some(village) = villages.get(rng.random_range(0..villages.len().max(1))) else {
+            break;
+        };
+        let town_code = if village
+            .code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("DEMO-YL"))
+        {
+            "DEMO-YL"
+        } else {
+            "DEMO-QS"
+        };
+        let town = org::list(
+            conn,
+            &OrgUnitFilter {
+                kind: Some(enum_text(&OrgUnitKind::Town)),
+                limit: 10,
+                ..Default::default()
+            },
+        )?
+        .into_iter()
+        .find(|t| t.code.as_deref() == Some(town_code));
+        let Some(town) = town else { continue };
+        let cadre = DEMO_USERS
+            .iter()
+            .filter(|u| u.role == Role::Cadre && u.unit == town_code)
+            .nth(rng.random_range(0..2));
+        let assignee = match cadre {
+            Some(c) => users::find_by_phone(conn, c.phone)?,
+            None => None,
+        };
+        let (category, title) = DEMO_ISSUES[rng.random_range(0..DEMO_ISSUES.len())];
+        let days = DEMO_CATEGORIES
+            .iter()
+            .find(|c| c.0 == category)
+            .map_or(3, |c| c.3 as u32);
+        let created = now - Duration::minutes(rng.random_range(60..60 * 24 * 60));
+        let local_date = created.with_timezone(&timezone).date_naive();
+        let seq = work_orders::next_in_sequence(conn, &format!("order-code-{local_date}"))?;
+        let on_spot = rng.random_bool(0.1);
+        let source = if on_spot {
+            "visit"
+        } else {
+            ["villager", "villager", "visit", "hotline"][rng.random_range(0..4)]
+        };
+        let mut row = WorkOrderRow {
+            id: new_id(),
+            code: order_code(local_date, seq as u32),
+            tracking_token_hash: hash_refresh_token(&random_secret()),
+            category: category.into(),
+            title: title.into(),
+            description: format!("{}，请尽快处理。", title),
+            village_id: village.id.clone(),
+            org_path: village.path.clone(),
+            lat: village
+                .min_lat
+                .zip(village.max_lat)
+                .map(|(a, b)| (a + b) / 2.0 + rng.random_range(-0.003..0.003)),
+            lon: village
+                .min_lon
+                .zip(village.max_lon)
+                .map(|(a, b)| (a + b) / 2.0 + rng.random_range(-0.003..0.003)),
+            address: Some(format!("{}{}组", village.name, rng.random_range(1..9))),
+            source: source.into(),
+            reporter_id: None,
+            reporter_name: Some(
+                ["赵大爷", "钱阿姨", "孙师傅", "李大姐", "周老伯"][rng.random_range(0..5)].into(),
+            ),
+            reporter_phone: Some(format!(
+                "139{:08}",
+                rng.random_range(10_000_000..99_999_999u32)
+            )),
+            created_by: None,
+            status: "submitted".into(),
+            resolved_on_spot: on_spot,
+            unit_id: None,
+            assignee_id: None,
+            commitment: None,
+            assigned_at: None,
+            accepted_at: None,
+            due_at: None,
+            original_due_at: None,
+            first_resolved_at: None,
+            resolved_at: None,
+            rating: None,
+            rated_at: None,
+            reopen_count: 0,
+            request_hash: None,
+            created_at: created.naive_utc(),
+        };
+        let mut story = Story {
+            order_id: row.id.clone(),
+            at: created,
+            now,
+            events: vec![demo_event(&row.id, created, "submitted", None, None)],
+        };
+        if on_spot {
+            row.status = "resolved".into();
+            row.first_resolved_at = Some(created.naive_utc());
+            row.resolved_at = Some(created.naive_utc());
+            story.events.push(demo_event(
+                &row.id,
+                created,
+                "resolved_on_spot",
+                Some("走访时当场协调解决".into()),
+                None,
+            ));
+        } else if let Some(assigned) =
+            story.next(&mut rng, 30, "assigned", Some("按承诺时限办结"), None)
+        {
+            let due = due_at(DueSpec::WorkingDays(days), assigned, timezone, &calendar)
+                .unwrap_or(assigned + Duration::days(days.into()));
+            row.status = "assigned".into();
+            row.unit_id = Some(town.id.clone());
+            row.assignee_id = assignee.as_ref().map(|u| u.id.clone());
+            row.commitment = Some("按承诺时限办结".into());
+            row.assigned_at = Some(assigned.naive_utc());
+            row.due_at = Some(due.naive_utc());
+            row.original_due_at = Some(due.naive_utc());
+            // Most units answer within a day; a few are slow, and some orders are still waiting.
+            let slow = rng.random_bool(0.15);
+            if let Some(accepted) =
+                story.next(&mut rng, if slow { 60 } else { 12 }, "accepted", None, None)
+            {
+                row.status = "in_progress".into();
+                row.accepted_at = Some(accepted.naive_utc());
+                let late = rng.random_bool(0.2);
+                let hours = if late {
+                    48 * i64::from(days)
+                } else {
+                    12 * i64::from(days)
+                };
+                if let Some(resolved) =
+                    story.next(&mut rng, hours, "resolved", Some("已办结，回访群众"), None)
+                {
+                    row.status = "resolved".into();
+                    row.first_resolved_at = Some(resolved.naive_utc());
+                    row.resolved_at = Some(resolved.naive_utc());
+                    let score: i32 = if rng.random_bool(0.08) {
+                        rng.random_range(20..59)
+                    } else {
+                        rng.random_range(80..101)
+                    };
+                    let kind = if score < 60 { "reopened" } else { "closed" };
+                    if let Some(rated) =
+                        story.next(&mut rng, 72, kind, None, Some(json!({"score": score})))
+                    {
+                        row.rating = Some(score);
+                        row.rated_at = Some(rated.naive_utc());
+                        row.status = if score < 60 { "reopened" } else { "closed" }.into();
+                        if score < 60 {
+                            row.reopen_count = 1;
+                            row.resolved_at = None;
+                            row.due_at = Some(
+                                due_at(DueSpec::WorkingDays(days), rated, timezone, &calendar)
+                                    .unwrap_or(rated)
+                                    .naive_utc(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        work_orders::insert(conn, &row, &[])?;
+        for event in &story.events {
+            work_orders::add_event(conn, event)?;
+        }
+    }
+    Ok(())
+}
+
+/// An order's timeline as it is being made up: each step some random time after the last,
+/// and only if that is already in the past.
+struct Story {
+    order_id: String,
+    at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+    events: Vec<EventRow>,
+}
+
+impl Story {
+    fn next(
+        &mut self,
+        rng: &mut StdRng,
+        within_hours: i64,
+        kind: &str,
+        note: Option<&str>,
+        data: Option<serde_json::Value>,
+    ) -> Option<chrono::DateTime<Utc>> {
+        let next = self.at + Duration::minutes(rng.random_range(10..within_hours.max(1) * 60));
+        if next >= self.now {
+            return None;
+        }
+        self.at = next;
+        self.events.push(demo_event(
+            &self.order_id,
+            next,
+            kind,
+            note.map(String::from),
+            data,
+        ));
+        Some(next)
+    }
+}
+
+fn demo_event(
+    order_id: &str,
+    at: chrono::DateTime<Utc>,
+    kind: &str,
+    note: Option<String>,
+    data: Option<serde_json::Value>,
+) -> EventRow {
+    EventRow {
+        id: new_id(),
+        work_order_id: order_id.to_string(),
+        at: at.naive_utc(),
+        actor_id: None,
+        actor_kind: "system".into(),
+        kind: kind.into(),
+        note,
+        data: data.map(|d| d.to_string()),
+        photo_ids: None,
+    }
 }

@@ -231,6 +231,27 @@ fn demo_data_gives_working_logins() {
             .any(|s| s["status"] == "valid"),
         "{stays}"
     );
+    let orders = get("/work-orders?limit=500")["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(orders > 50, "two months of 民情工单 in the town: {orders}");
+    assert!(
+        !get("/work-orders?overdue=true")["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "an overdue queue to chase"
+    );
+    assert!(
+        !get("/work-orders?status=reopened")["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "some reopened"
+    );
+    let compliance = get("/compliance?group_by=village");
+    assert!(compliance.as_array().unwrap().len() >= 2, "{compliance}");
     drop(server);
     // Loading the demo again on the same database changes nothing and still starts.
     let again = Server::start(&db, &["serve", "--demo"]);
