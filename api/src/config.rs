@@ -26,6 +26,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The towns' local time zone (IANA name): night windows and night dates are local.
     pub timezone: chrono_tz::Tz,
+    /// How often background jobs run (reminders, escalation, auto-close, webhook delivery).
+    pub job_interval: std::time::Duration,
 }
 
 /// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
@@ -43,6 +45,7 @@ struct FileConfig {
     refresh_ttl_days: Option<i64>,
     log_format: Option<LogFormat>,
     timezone: Option<String>,
+    job_interval_secs: Option<f64>,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             refresh_ttl_days: 30,
             log_format: LogFormat::Text,
             timezone: chrono_tz::Asia::Shanghai,
+            job_interval: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -108,8 +112,22 @@ impl Config {
             })?,
             None => defaults.timezone,
         };
+        let job_interval = match var("MINQING_JOB_INTERVAL_SECS") {
+            Some(v) => Some(v.parse::<f64>().map_err(|_| {
+                anyhow::anyhow!("MINQING_JOB_INTERVAL_SECS must be a number of seconds")
+            })?),
+            None => file.job_interval_secs,
+        };
+        let job_interval = match job_interval {
+            Some(secs) if (0.05..=86_400.0).contains(&secs) => {
+                std::time::Duration::from_secs_f64(secs)
+            }
+            Some(_) => anyhow::bail!("MINQING_JOB_INTERVAL_SECS must be between 0.05 and 86400"),
+            None => defaults.job_interval,
+        };
         Ok(Config {
             timezone,
+            job_interval,
             database_url: var("DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or(defaults.database_url),

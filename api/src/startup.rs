@@ -64,6 +64,7 @@ impl Application {
             photo_slots: tokio::sync::Semaphore::new(2),
             config: Arc::new(config),
         });
+        tokio::spawn(crate::jobs::run(state.clone()));
         let server = HttpServer::new(move || {
             let (app, doc) = App::new()
                 .into_utoipa_app()

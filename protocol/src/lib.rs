@@ -768,3 +768,25 @@ pub struct Extension {
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    pub url: String,
+    /// Signs every delivery: `X-Minqing-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    pub secret: String,
+    /// Event names such as `work_order.overdue`, or `["*"]`.
+    pub events: Vec<String>,
+}
+
+/// A webhook as listed; the secret is never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}

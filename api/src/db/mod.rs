@@ -28,6 +28,7 @@ pub mod schema;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod work_orders;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");

@@ -228,6 +228,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event -> Text,
+        work_order_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    work_order_alerts (work_order_id, kind, due_at) {
+        work_order_id -> Text,
+        kind -> Text,
+        due_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     daily_counters (name) {
         name -> Text,
         value -> BigInt,
@@ -235,6 +272,7 @@ diesel::table! {
 }
 
 diesel::joinable!(work_order_events -> work_orders (work_order_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(work_order_photos -> work_orders (work_order_id));
 diesel::joinable!(checkin_photos -> checkins (checkin_id));
 diesel::joinable!(checkin_photos -> media (media_id));
@@ -255,5 +293,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_order_events,
     work_order_photos,
     work_order_extensions,
+    webhooks,
+    webhook_deliveries,
+    work_order_alerts,
     daily_counters,
 );

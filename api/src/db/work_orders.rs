@@ -2,14 +2,18 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use minqing_protocol::{WorkOrder, WorkOrderStatus};
 
+use super::models::{parse_enum, utc};
 use super::schema::{
     daily_counters, work_order_events, work_order_extensions, work_order_photos, work_orders,
 };
 use super::{db_run, DbConn};
 use crate::domain::access::OrderFacts;
+use crate::domain::people::mask_phone;
+use crate::domain::work_order::is_overdue;
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -50,6 +54,49 @@ pub struct WorkOrderRow {
 }
 
 impl WorkOrderRow {
+    /// The order as the API shows it; the reporter's phone is masked unless `full_phone`.
+    pub fn to_wire(
+        &self,
+        photo_ids: Vec<String>,
+        full_phone: bool,
+        now: DateTime<Utc>,
+    ) -> ApiResult<WorkOrder> {
+        let row = self;
+        let status: WorkOrderStatus = parse_enum(&row.status)?;
+        Ok(WorkOrder {
+            id: row.id.clone(),
+            code: row.code.clone(),
+            category: row.category.clone(),
+            title: row.title.clone(),
+            description: row.description.clone(),
+            village_id: row.village_id.clone(),
+            lat: row.lat,
+            lon: row.lon,
+            address: row.address.clone(),
+            source: parse_enum(&row.source)?,
+            status,
+            resolved_on_spot: row.resolved_on_spot,
+            unit_id: row.unit_id.clone(),
+            assignee_id: row.assignee_id.clone(),
+            commitment: row.commitment.clone(),
+            due_at: row.due_at.map(utc),
+            original_due_at: row.original_due_at.map(utc),
+            overdue: is_overdue(status, row.due_at.map(utc), now),
+            reporter_name: row.reporter_name.clone(),
+            reporter_phone: row.reporter_phone.as_deref().map(|p| {
+                if full_phone {
+                    p.to_string()
+                } else {
+                    mask_phone(p)
+                }
+            }),
+            photo_ids,
+            created_at: utc(row.created_at),
+            resolved_at: row.resolved_at.map(utc),
+            rating: row.rating.and_then(|r| u8::try_from(r).ok()),
+        })
+    }
+
     /// The people the order concerns, for authorization.
     pub fn facts(&self) -> OrderFacts<'_> {
         OrderFacts {

@@ -35,6 +35,7 @@ pub enum Action {
     ManageCalendar,
     /// Deadline compliance reports over work orders.
     ReadCompliance,
+    ManageWebhooks,
 }
 
 /// The part of the org tree an actor may act on.

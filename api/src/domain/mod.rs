@@ -11,6 +11,7 @@ pub mod intake;
 pub mod org;
 pub mod people;
 pub mod throttle;
+pub mod webhook;
 pub mod work_order;
 pub mod workdays;
 

@@ -27,6 +27,7 @@ pub mod media;
 pub mod org_units;
 pub mod paging;
 pub mod users;
+pub mod webhooks;
 pub mod work_orders;
 
 /// What every handler may reach.
@@ -79,7 +80,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(media::routes)
         .configure(categories::routes)
         .configure(work_orders::routes)
-        .configure(compliance::routes);
+        .configure(compliance::routes)
+        .configure(webhooks::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

@@ -21,14 +21,13 @@ use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderFilter, OrderScope, WorkOrderRow};
-use crate::db::{media, new_id, org, users, DbConn};
+use crate::db::{media, new_id, org, users, webhooks, DbConn};
 use crate::domain::access::{authorize, order_parties, Action, Actor};
 use crate::domain::checkin::distance_m;
 use crate::domain::coords::LatLon;
 use crate::domain::intake::parse_new_order;
-use crate::domain::people::mask_phone;
 use crate::domain::work_order::{
-    initial_status, is_overdue, next_status, order_code, parse_score, Party, Refusal, Step,
+    initial_status, next_status, order_code, parse_score, Party, Refusal, Step,
 };
 use crate::domain::workdays::{deadline_notice, due_at, DueSpec, WorkCalendar};
 use crate::domain::Invalid;
@@ -50,47 +49,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(request_extension)
         .service(decide_extension)
         .service(track_order);
-}
-
-fn to_wire(
-    row: &WorkOrderRow,
-    photo_ids: Vec<String>,
-    full_phone: bool,
-    now: DateTime<Utc>,
-) -> ApiResult<WorkOrder> {
-    let status: WorkOrderStatus = parse_enum(&row.status)?;
-    Ok(WorkOrder {
-        id: row.id.clone(),
-        code: row.code.clone(),
-        category: row.category.clone(),
-        title: row.title.clone(),
-        description: row.description.clone(),
-        village_id: row.village_id.clone(),
-        lat: row.lat,
-        lon: row.lon,
-        address: row.address.clone(),
-        source: parse_enum(&row.source)?,
-        status,
-        resolved_on_spot: row.resolved_on_spot,
-        unit_id: row.unit_id.clone(),
-        assignee_id: row.assignee_id.clone(),
-        commitment: row.commitment.clone(),
-        due_at: row.due_at.map(utc),
-        original_due_at: row.original_due_at.map(utc),
-        overdue: is_overdue(status, row.due_at.map(utc), now),
-        reporter_name: row.reporter_name.clone(),
-        reporter_phone: row.reporter_phone.as_deref().map(|p| {
-            if full_phone {
-                p.to_string()
-            } else {
-                mask_phone(p)
-            }
-        }),
-        photo_ids,
-        created_at: utc(row.created_at),
-        resolved_at: row.resolved_at.map(utc),
-        rating: row.rating.and_then(|r| u8::try_from(r).ok()),
-    })
 }
 
 fn event(
@@ -303,6 +261,7 @@ async fn create_order(
                         &valid.photo_ids,
                     ),
                 )?;
+                webhooks::publish(conn, "created", &row, now)?;
                 if valid.resolved_on_spot {
                     work_orders::add_event(
                         conn,
@@ -421,7 +380,7 @@ async fn list_orders(
             rows.iter()
                 .map(|r| {
                     let full = order_parties(&actor, &r.facts()).contains(&Party::Supervisor);
-                    to_wire(r, photos.remove(&r.id).unwrap_or_default(), full, now)
+                    r.to_wire(photos.remove(&r.id).unwrap_or_default(), full, now)
                 })
                 .collect::<ApiResult<Vec<_>>>()
         })
@@ -519,7 +478,7 @@ async fn get_order(
                 .remove(&row.id)
                 .unwrap_or_default();
             Ok(WorkOrderDetail {
-                order: to_wire(&row, photos, supervisor, now)?,
+                order: row.to_wire(photos, supervisor, now)?,
                 timeline: timeline(work_orders::events_of(conn, &row.id)?),
                 possible_duplicates: if supervisor {
                     Some(duplicates_of(conn, &row)?)
@@ -682,6 +641,7 @@ fn take_step(
         work_orders::update(conn, &row)?;
         work_orders::add_photos(conn, &row.id, &photos)?;
         work_orders::add_event(conn, &event(&row.id, now, actor, kind, note, data, &photos))?;
+        webhooks::publish(conn, kind, &row, now)?;
         Ok(row)
     })
 }
@@ -705,7 +665,7 @@ async fn step(
             let photos = work_orders::photo_ids_of(conn, std::slice::from_ref(&row.id))?
                 .remove(&row.id)
                 .unwrap_or_default();
-            to_wire(&row, photos, full, Utc::now())
+            row.to_wire(photos, full, Utc::now())
         })
         .await?;
     Ok(web::Json(order))
@@ -991,6 +951,7 @@ async fn request_extension(
                         &[],
                     ),
                 )?;
+                webhooks::publish(conn, "extension_requested", &row, now)?;
                 Ok(extension_wire(ext))
             })
         })
@@ -1050,6 +1011,7 @@ async fn decide_extension(
                         &[],
                     ),
                 )?;
+                webhooks::publish(conn, &format!("extension_{status}"), &row, now)?;
                 let decided = work_orders::find_extension(conn, &row.id, &ext.id)?
                     .ok_or_else(|| ApiError::not_found("extension request"))?;
                 Ok(extension_wire(decided))

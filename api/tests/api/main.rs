@@ -12,4 +12,5 @@ mod migrations;
 mod org_units;
 mod system;
 mod users;
+mod webhooks;
 mod work_orders;

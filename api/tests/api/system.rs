@@ -65,6 +65,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/compliance"),
     ("post", "/api/v1/work-orders/{id}/extensions"),
     ("post", "/api/v1/work-orders/{id}/extensions/{eid}/decision"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,3 @@
+DROP TABLE work_order_alerts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;
