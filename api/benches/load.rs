@@ -19,49 +19,13 @@ use minqing_api::startup::Application;
 use minqing_e2e::TestDatabase;
 use serde_json::{json, Value};
 
+#[path = "support.rs"]
+mod support;
+use support::{env_num, ms, post, stats, Stats};
+
 const CLIENTS: usize = 32;
 const SEEDED_CADRES: usize = 1000;
 const PASSWORD: &str = "bench-password";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Stats {
-    count: usize,
-    per_sec: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-fn stats(mut latencies: Vec<Duration>, elapsed: Duration) -> Stats {
-    latencies.sort();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Stats {
-        count: latencies.len(),
-        per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    }
-}
-
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
-    let mut req = client.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let reply = req.send().await.expect("the server answers");
-    assert!(reply.status().is_success(), "{url}: {}", reply.status());
-    reply.json().await.expect("JSON")
-}
 
 struct Town {
     base: String,
@@ -309,10 +273,6 @@ async fn read_load(client: &reqwest::Client, town: &Town, secs: u64) -> Stats {
         all.extend(task.await.unwrap());
     }
     stats(all, start.elapsed())
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 async fn run(label: &str, db: TestDatabase, secs: u64, rows: u64) {

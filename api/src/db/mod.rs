@@ -141,8 +141,10 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout makes concurrent writers wait instead of failing; with WAL (set once in
         // `Db::connect`), synchronous=NORMAL keeps every committed transaction across a process crash.
+        // Subtree filters are `path LIKE 'prefix%'`: only a case-sensitive LIKE can use an index.
         conn.batch_execute(
-            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA case_sensitive_like = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{webhook_deliveries, webhooks, work_order_alerts, work_orders};
-use super::work_orders::{WorkOrderRow, OPEN_STATUSES};
+use super::work_orders::{is_open_sql, WorkOrderRow};
 use super::{db_run, new_id, DbConn};
 use crate::domain::webhook::subscribed;
 use crate::error::ApiResult;
@@ -175,7 +175,7 @@ pub fn open_due_between(
 ) -> ApiResult<Vec<WorkOrderRow>> {
     Ok(db_run!(conn, |c| {
         let mut q = work_orders::table
-            .filter(work_orders::status.eq_any(OPEN_STATUSES))
+            .filter(is_open_sql())
             .filter(work_orders::due_at.lt(until))
             .select(WorkOrderRow::as_select())
             .order(work_orders::due_at)

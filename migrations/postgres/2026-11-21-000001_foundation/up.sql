@@ -12,7 +12,7 @@ CREATE TABLE org_units (
     parent_id TEXT REFERENCES org_units(id),
     code TEXT UNIQUE,
     -- '/<root id>/…/<own id>/': a subtree is every unit whose path starts with this one's.
-    path TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
     boundary TEXT,
     min_lon DOUBLE PRECISION,
     min_lat DOUBLE PRECISION,

@@ -26,7 +26,7 @@ CREATE TABLE checkins (
     kind TEXT NOT NULL,
     village_id TEXT NOT NULL REFERENCES org_units(id),
     -- The village's materialised path at the time, for subtree filters without a join.
-    org_path TEXT NOT NULL,
+    org_path TEXT COLLATE "C" NOT NULL,
     -- WGS-84, converted from what the phone reported.
     lat DOUBLE PRECISION NOT NULL,
     lon DOUBLE PRECISION NOT NULL,
@@ -70,7 +70,7 @@ CREATE TABLE stays (
     id TEXT PRIMARY KEY NOT NULL,
     user_id TEXT NOT NULL REFERENCES users(id),
     village_id TEXT NOT NULL REFERENCES org_units(id),
-    org_path TEXT NOT NULL,
+    org_path TEXT COLLATE "C" NOT NULL,
     night_date DATE NOT NULL,
     start_id TEXT NOT NULL REFERENCES checkins(id),
     end_id TEXT REFERENCES checkins(id),

@@ -11,7 +11,7 @@ CREATE TABLE work_orders (
     description TEXT NOT NULL,
     village_id TEXT NOT NULL REFERENCES org_units(id),
     -- The village's materialised path, for subtree filters without a join.
-    org_path TEXT NOT NULL,
+    org_path TEXT COLLATE "C" NOT NULL,
     lat DOUBLE PRECISION,
     lon DOUBLE PRECISION,
     address TEXT,
@@ -47,6 +47,9 @@ CREATE INDEX work_orders_assignee_created ON work_orders(assignee_id, created_at
 CREATE INDEX work_orders_village_created ON work_orders(village_id, created_at);
 CREATE INDEX work_orders_category_created ON work_orders(category, created_at);
 CREATE INDEX work_orders_reporter_created ON work_orders(reporter_id, created_at);
+-- The overdue queue and the deadline jobs read only open orders, in deadline order.
+CREATE INDEX work_orders_open_due ON work_orders(due_at, id)
+    WHERE status IN ('submitted', 'assigned', 'in_progress', 'reopened');
 
 CREATE TABLE work_order_events (
     id TEXT PRIMARY KEY NOT NULL,

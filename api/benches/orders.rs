@@ -1,0 +1,254 @@
+//! Work-order benchmark: with 1,000,000 orders in a county of 10 towns, measures one town
+//! supervisor's overdue queue (`GET /work-orders?overdue=true`) and compliance grouped by
+//! unit for a quarter (`GET /compliance?group_by=unit`), on SQLite and on PostgreSQL
+//! (MINQING_BENCH_POSTGRES or MINQING_TEST_POSTGRES).
+//!
+//! Run: `cargo bench --bench orders` (MINQING_BENCH_SECS, MINQING_BENCH_ORDERS change the size).
+
+use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
+use minqing_api::auth::password::hash_password;
+use minqing_api::config::Config;
+use minqing_api::db::models::UserRow;
+use minqing_api::db::users;
+use minqing_api::db::work_orders::{self, WorkOrderRow};
+use minqing_api::startup::Application;
+use minqing_e2e::TestDatabase;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+#[path = "support.rs"]
+mod support;
+use support::{env_num, ms, post, read_load};
+
+const PASSWORD: &str = "bench-password";
+const TOWNS: usize = 10;
+const VILLAGES_PER_TOWN: usize = 10;
+
+async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
+    let client = reqwest::Client::new();
+    let config = Config {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        data_dir: db.dir().join("data"),
+        jwt_secret: Some("a-bench-secret-that-is-long-enough-0123456789".into()),
+        admin_phone: Some("13800000000".into()),
+        admin_password: Some(PASSWORD.into()),
+        db_pool_size: 16,
+        job_interval: std::time::Duration::from_secs(86_400),
+        ..Config::default()
+    };
+    let app = Application::build(config).expect("the server starts");
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let handle = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    let admin = post(
+        &client,
+        &format!("{base}/auth/login"),
+        None,
+        json!({"phone": "13800000000", "password": PASSWORD}),
+    )
+    .await;
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    post(
+        &client,
+        &format!("{base}/categories"),
+        Some(&admin),
+        json!({"code": "road", "name": "道路", "group": "基础设施", "default_due_working_days": 3}),
+    )
+    .await;
+    let county = post(
+        &client,
+        &format!("{base}/org-units"),
+        Some(&admin),
+        json!({"name": "县", "kind": "county"}),
+    )
+    .await;
+    let mut towns = Vec::new();
+    for t in 0..TOWNS {
+        let town = post(
+            &client,
+            &format!("{base}/org-units"),
+            Some(&admin),
+            json!({"name": format!("镇{t}"), "kind": "town", "parent_id": county["id"]}),
+        )
+        .await;
+        let town_id = town["id"].as_str().unwrap().to_string();
+        let mut villages = Vec::new();
+        for v in 0..VILLAGES_PER_TOWN {
+            let village = post(
+                &client,
+                &format!("{base}/org-units"),
+                Some(&admin),
+                json!({"name": format!("村{t}-{v}"), "kind": "village", "parent_id": town_id}),
+            )
+            .await;
+            villages.push(village["id"].as_str().unwrap().to_string());
+        }
+        towns.push((town_id, villages));
+    }
+    // One supervisor for town 0, whose view is measured.
+    let now = Utc::now();
+    let mut conn = handle.conn().unwrap();
+    let supervisor = UserRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        phone: "13700000001".into(),
+        name: "督查".into(),
+        password_hash: hash_password(PASSWORD).unwrap(),
+        role: "supervisor".into(),
+        org_unit_id: Some(towns[0].0.clone()),
+        cadre_category: None,
+        staff_type: None,
+        rater_group: None,
+        active: true,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    users::insert(&mut conn, &supervisor).unwrap();
+    let paths: Vec<Vec<String>> = towns
+        .iter()
+        .map(|(_, villages)| {
+            villages
+                .iter()
+                .map(|v| {
+                    minqing_api::db::org::find(&mut conn, v)
+                        .unwrap()
+                        .unwrap()
+                        .path
+                })
+                .collect()
+        })
+        .collect();
+
+    let started = std::time::Instant::now();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut batch = Vec::with_capacity(10_000);
+    for n in 0..orders {
+        let t = rng.random_range(0..TOWNS);
+        let v = rng.random_range(0..VILLAGES_PER_TOWN);
+        let created = now - Days::minutes(rng.random_range(60..60 * 24 * 365));
+        let assigned = created + Days::hours(rng.random_range(1..48));
+        let due = assigned + Days::days(rng.random_range(2..10));
+        let roll = rng.random_range(0..100);
+        // Most orders are long closed; a few percent are still open, some of them overdue.
+        let (status, resolved) = match roll {
+            0..=79 => (
+                "closed",
+                Some(assigned + Days::hours(rng.random_range(2..300))),
+            ),
+            80..=84 => (
+                "resolved",
+                Some(assigned + Days::hours(rng.random_range(2..300))),
+            ),
+            85..=92 => ("in_progress", None),
+            93..=96 => ("assigned", None),
+            _ => ("submitted", None),
+        };
+        let submitted = status == "submitted";
+        let day = created.date_naive();
+        batch.push(WorkOrderRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            code: format!("MQ-{}-{n:07}", day.format("%Y%m%d")),
+            tracking_token_hash: String::new(),
+            category: "road".into(),
+            title: "路灯不亮".into(),
+            description: "请处理".into(),
+            village_id: towns[t].1[v].clone(),
+            org_path: paths[t][v].clone(),
+            lat: Some(29.08),
+            lon: Some(119.65),
+            address: None,
+            source: "villager".into(),
+            reporter_id: None,
+            reporter_name: Some("村民".into()),
+            reporter_phone: Some("13900000000".into()),
+            created_by: None,
+            status: status.into(),
+            resolved_on_spot: false,
+            unit_id: (!submitted).then(|| towns[t].0.clone()),
+            assignee_id: None,
+            commitment: None,
+            assigned_at: (!submitted).then(|| assigned.naive_utc()),
+            accepted_at: (!submitted)
+                .then(|| (assigned + Days::hours(rng.random_range(1..40))).naive_utc()),
+            due_at: (!submitted).then(|| due.naive_utc()),
+            original_due_at: (!submitted).then(|| due.naive_utc()),
+            first_resolved_at: resolved.map(|r| r.naive_utc()),
+            resolved_at: resolved.map(|r| r.naive_utc()),
+            rating: (status == "closed").then(|| rng.random_range(50..101)),
+            rated_at: (status == "closed")
+                .then(|| resolved.map(|r| (r + Days::hours(20)).naive_utc()))
+                .flatten(),
+            reopen_count: 0,
+            request_hash: None,
+            created_at: created.naive_utc(),
+        });
+        if batch.len() == 10_000 {
+            conn.write(|conn| work_orders::insert_many(conn, &batch))
+                .unwrap();
+            batch.clear();
+        }
+    }
+    conn.write(|conn| work_orders::insert_many(conn, &batch))
+        .unwrap();
+    eprintln!(
+        "{label}: seeded {orders} work orders in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let login = post(
+        &client,
+        &format!("{base}/auth/login"),
+        None,
+        json!({"phone": "13700000001", "password": PASSWORD}),
+    )
+    .await;
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let overdue = read_load(
+        &client,
+        format!("{base}/work-orders?overdue=true&limit=50"),
+        token.clone(),
+        4,
+        secs,
+    )
+    .await;
+    println!(
+        "| {label} | GET /work-orders?overdue=true (one town of {orders} orders), 4 clients | {} | {:.0}/s | {} | {} |",
+        overdue.count, overdue.per_sec, ms(overdue.p50), ms(overdue.p99)
+    );
+    let today = now.date_naive();
+    let quarter_start = NaiveDate::from_ymd_opt(today.year(), ((today.month() - 1) / 3) * 3 + 1, 1)
+        .unwrap()
+        - Days::days(92);
+    let quarter_end = quarter_start + Days::days(91);
+    let url = format!("{base}/compliance?group_by=unit&from={quarter_start}&to={quarter_end}");
+    let compliance = read_load(&client, url.clone(), token, 4, secs).await;
+    println!(
+        "| {label} | GET /compliance?group_by=unit, a quarter (one town of {orders} orders), 4 clients | {} | {:.0}/s | {} | {} |",
+        compliance.count, compliance.per_sec, ms(compliance.p50), ms(compliance.p99)
+    );
+    let county_wide = read_load(&client, url, admin, 4, secs).await;
+    println!(
+        "| {label} | GET /compliance?group_by=unit, a quarter (whole county, {orders} orders), 4 clients | {} | {:.0}/s | {} | {} |",
+        county_wide.count, county_wide.per_sec, ms(county_wide.p50), ms(county_wide.p99)
+    );
+}
+
+fn main() {
+    let secs = env_num("MINQING_BENCH_SECS", 10);
+    let orders = env_num("MINQING_BENCH_ORDERS", 1_000_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| backend | what | requests | rate | p50 | p99 |");
+    println!("|---|---|---|---|---|---|");
+    runtime.block_on(run("SQLite", TestDatabase::sqlite(), secs, orders));
+    let postgres = std::env::var("MINQING_BENCH_POSTGRES")
+        .ok()
+        .or_else(minqing_e2e::postgres_server);
+    match postgres {
+        Some(server) => runtime.block_on(run("PostgreSQL", TestDatabase::postgres(&server), secs, orders)),
+        None => eprintln!("PostgreSQL skipped: set MINQING_BENCH_POSTGRES (or MINQING_TEST_POSTGRES) to a server URL"),
+    }
+}
