@@ -260,6 +260,17 @@ impl Db {
     }
 }
 
+diesel::define_sql_function! {
+    /// SQL `substr(text, start)`, 1-based; the same on SQLite and PostgreSQL.
+    fn substr(text: diesel::sql_types::Text, start: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `substr(text, start, length)`, 1-based; the same on SQLite and PostgreSQL.
+    #[sql_name = "substr"]
+    fn substr_len(text: diesel::sql_types::Text, start: diesel::sql_types::Integer, length: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
 /// A new time-ordered id (UUIDv7, as text).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

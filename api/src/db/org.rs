@@ -2,17 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::Text;
 
 use super::models::OrgUnitRow;
 use super::schema::org_units;
-use super::{db_run, DbConn};
+use super::{db_run, substr, DbConn};
 use crate::error::ApiResult;
-
-diesel::define_sql_function! {
-    /// SQL `substr(text, start)`, 1-based; the same on SQLite and PostgreSQL.
-    fn substr(text: Text, start: Integer) -> Text;
-}
 
 /// Filters of `GET /org-units`; rows come in id order after `after`.
 #[derive(Debug, Default)]

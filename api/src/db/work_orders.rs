@@ -10,7 +10,7 @@ use super::models::{parse_enum, utc};
 use super::schema::{
     daily_counters, work_order_events, work_order_extensions, work_order_photos, work_orders,
 };
-use super::{db_run, DbConn};
+use super::{db_run, substr_len, DbConn};
 use crate::domain::access::OrderFacts;
 use crate::domain::people::mask_phone;
 use crate::domain::work_order::is_overdue;
@@ -306,8 +306,12 @@ pub fn list(conn: &mut DbConn, f: &OrderFilter) -> ApiResult<Vec<WorkOrderRow>> 
             .into_boxed();
         q = match &f.scope {
             OrderScope::Everything => q,
+            // Compared as a prefix, not with LIKE: a town holds a large share of all orders, and
+            // walking an index in the list's own order (deadline or creation) with the path
+            // checked per row stops after one page, where a path range would sort them all.
             OrderScope::Subtree(prefix) => {
-                q.filter(work_orders::org_path.like(format!("{prefix}%")))
+                let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+                q.filter(substr_len(work_orders::org_path, 1, length).eq(prefix.clone()))
             }
             OrderScope::Member {
                 user_id,

@@ -40,7 +40,7 @@ CREATE TABLE work_orders (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX work_orders_path_created ON work_orders(org_path, created_at, id);
-CREATE INDEX work_orders_status_due ON work_orders(status, due_at);
+CREATE INDEX work_orders_created ON work_orders(created_at, id);
 CREATE INDEX work_orders_path_due ON work_orders(org_path, due_at);
 CREATE INDEX work_orders_unit_created ON work_orders(unit_id, created_at);
 CREATE INDEX work_orders_assignee_created ON work_orders(assignee_id, created_at);
