@@ -191,8 +191,19 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
     }
     conn.write(|conn| work_orders::insert_many(conn, &batch))
         .unwrap();
+    // After a bulk load the planners need statistics, as autovacuum (PostgreSQL) or
+    // `PRAGMA optimize` (SQLite) would gather them in production.
+    let analyzed = match &mut conn {
+        minqing_api::db::DbConn::Sqlite(c, _) => {
+            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
+        }
+        minqing_api::db::DbConn::Pg(c) => {
+            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
+        }
+    };
+    analyzed.expect("ANALYZE runs");
     eprintln!(
-        "{label}: seeded {orders} work orders in {:.1} s",
+        "{label}: seeded {orders} work orders in {:.1} s, then analyzed",
         started.elapsed().as_secs_f64()
     );
 

@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{parse_json, Authenticated, JsonBody};
-use super::paging::Paging;
+use super::paging::{time_key, Paging};
 use super::State;
 use crate::db::checkins::{self, CheckinFilter, CheckinRow, ReviewUpdate, StayFilter, StayRow};
 use crate::db::models::{enum_text, parse_enum, utc};
@@ -438,26 +438,6 @@ struct CheckinQuery {
     cursor: Option<String>,
 }
 
-/// The cursor of a newest-first list: the last row's time (µs) and id.
-fn time_cursor(micros: i64, id: &str) -> String {
-    format!("{micros}|{id}")
-}
-
-fn parse_time_cursor(after: Option<&str>) -> ApiResult<Option<(chrono::NaiveDateTime, String)>> {
-    after
-        .map(|text| {
-            text.split_once('|')
-                .and_then(|(micros, id)| {
-                    Some((
-                        DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc(),
-                        id.to_string(),
-                    ))
-                })
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server gave out"))
-        })
-        .transpose()
-}
-
 /// Check-ins, newest first: cadres see their own, supervisors their subtree's.
 #[utoipa::path(tag = "checkins", params(CheckinQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<Checkin>), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -477,7 +457,7 @@ async fn list_checkins(
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),
         within: None,
-        after: parse_time_cursor(paging.after.as_deref())?,
+        after: paging.after_time()?,
         limit: paging.fetch(),
     };
     let Some((within, user_id)) =
@@ -503,9 +483,9 @@ async fn list_checkins(
                 .collect::<ApiResult<Vec<_>>>()
         })
         .await?;
-    Ok(web::Json(paging.page(list, |c| {
-        time_cursor(c.recorded_at.timestamp_micros(), &c.id)
-    })))
+    Ok(web::Json(
+        paging.page(list, |c| time_key(c.recorded_at, &c.id)),
+    ))
 }
 
 fn find_reachable(

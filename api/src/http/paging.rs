@@ -38,6 +38,24 @@ impl Paging {
         Ok(Paging { limit, after })
     }
 
+    /// The position after which a time-ordered list continues: the last row's time and id,
+    /// as written by [`time_key`].
+    pub fn after_time(&self) -> ApiResult<Option<(chrono::NaiveDateTime, String)>> {
+        self.after
+            .as_deref()
+            .map(|text| {
+                text.split_once('|')
+                    .and_then(|(micros, id)| {
+                        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+                        Some((at.naive_utc(), id.to_string()))
+                    })
+                    .ok_or_else(|| {
+                        ApiError::invalid("cursor", "is not a cursor this server gave out")
+                    })
+            })
+            .transpose()
+    }
+
     /// Rows to fetch: one more than the page, to know whether another page follows.
     pub fn fetch(&self) -> i64 {
         self.limit + 1
@@ -58,6 +76,11 @@ impl Paging {
     }
 }
 
+/// The cursor key of a row in a time-ordered list (see [`Paging::after_time`]).
+pub fn time_key(at: chrono::DateTime<chrono::Utc>, id: &str) -> String {
+    format!("{}|{id}", at.timestamp_micros())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +99,18 @@ mod tests {
         assert!(Paging::parse(Some(501), None).is_err());
         assert!(Paging::parse(None, Some("!!")).is_err());
         assert_eq!(Paging::parse(None, None).unwrap().limit, 50);
+    }
+
+    #[test]
+    fn time_cursors_round_trip() {
+        let at = chrono::DateTime::from_timestamp_micros(1_763_700_000_123_456).unwrap();
+        let cursor = URL_SAFE_NO_PAD.encode(time_key(at, "id-1"));
+        let paging = Paging::parse(None, Some(&cursor)).unwrap();
+        assert_eq!(
+            paging.after_time().unwrap(),
+            Some((at.naive_utc(), "id-1".into()))
+        );
+        let bad = Paging::parse(None, Some(&URL_SAFE_NO_PAD.encode("nonsense"))).unwrap();
+        assert!(bad.after_time().is_err());
     }
 }

@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{client_ip, Authenticated, JsonBody, MaybeAuthenticated};
-use super::paging::Paging;
+use super::paging::{time_key, Paging};
 use super::State;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
@@ -331,20 +331,7 @@ async fn list_orders(
     let actor = actor.0;
     let q = query.into_inner();
     let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
-    let after = paging
-        .after
-        .as_deref()
-        .map(|text| {
-            text.split_once('|')
-                .and_then(|(micros, id)| {
-                    Some((
-                        DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc(),
-                        id.to_string(),
-                    ))
-                })
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server gave out"))
-        })
-        .transpose()?;
+    let after = paging.after_time()?;
     let scope = match actor.role {
         Role::Admin => OrderScope::Everything,
         Role::Supervisor => {
@@ -391,7 +378,7 @@ async fn list_orders(
         } else {
             o.created_at
         };
-        format!("{}|{}", at.timestamp_micros(), o.id)
+        time_key(at, &o.id)
     };
     Ok(web::Json(paging.page(list, key)))
 }
