@@ -105,8 +105,7 @@ fn optional_text(
 /// Checks a check-in's shape and converts its position to WGS-84.
 pub fn parse_checkin(req: &NewCheckin) -> Result<ValidCheckin, Vec<Invalid>> {
     let mut errors = Vec::new();
-    let id_ok = req.id.len() == 36 && uuid_like(&req.id);
-    if !id_ok {
+    if !super::is_client_uuid(&req.id) {
         errors.push(Invalid::new("id", "must be a UUID made by the client"));
     }
     if !(req.lat.is_finite() && (-90.0..=90.0).contains(&req.lat)) {
@@ -164,13 +163,6 @@ pub fn parse_checkin(req: &NewCheckin) -> Result<ValidCheckin, Vec<Invalid>> {
         note,
         household,
         photo_ids: unique_photos,
-    })
-}
-
-fn uuid_like(s: &str) -> bool {
-    s.char_indices().all(|(i, c)| match i {
-        8 | 13 | 18 | 23 => c == '-',
-        _ => c.is_ascii_hexdigit(),
     })
 }
 

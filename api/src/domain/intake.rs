@@ -141,15 +141,12 @@ pub fn parse_new_order(req: &NewWorkOrder, role: Option<Role>) -> Result<ValidOr
             "say how it was solved on the spot",
         ));
     }
-    if let Some(id) = &req.id {
-        let uuid = id.len() == 36
-            && id.char_indices().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => c == '-',
-                _ => c.is_ascii_hexdigit(),
-            });
-        if !uuid {
-            errors.push(Invalid::new("id", "must be a UUID made by the client"));
-        }
+    if req
+        .id
+        .as_deref()
+        .is_some_and(|id| !super::is_client_uuid(id))
+    {
+        errors.push(Invalid::new("id", "must be a UUID made by the client"));
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -30,3 +30,26 @@ impl Invalid {
         }
     }
 }
+
+/// Whether `id` has the shape of a UUID (`8-4-4-4-12` hex digits), as phones make them for
+/// records they may send more than once.
+pub fn is_client_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_client_uuid;
+
+    #[test]
+    fn client_uuids() {
+        assert!(is_client_uuid("0192f5a4-3b1c-7d2e-8f90-123456789ABC"));
+        assert!(!is_client_uuid("0192f5a4-3b1c-7d2e-8f90-123456789ab"));
+        assert!(!is_client_uuid("0192f5a4x3b1c-7d2e-8f90-123456789abc"));
+        assert!(!is_client_uuid("不是-uuid"));
+    }
+}
