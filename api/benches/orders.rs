@@ -184,12 +184,12 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
             created_at: created.naive_utc(),
         });
         if batch.len() == 10_000 {
-            conn.write(|conn| work_orders::insert_many(conn, &batch))
+            conn.write(|conn| work_orders::insert_many(conn, &batch, chrono_tz::Asia::Shanghai))
                 .unwrap();
             batch.clear();
         }
     }
-    conn.write(|conn| work_orders::insert_many(conn, &batch))
+    conn.write(|conn| work_orders::insert_many(conn, &batch, chrono_tz::Asia::Shanghai))
         .unwrap();
     // After a bulk load the planners need statistics, as autovacuum (PostgreSQL) or
     // `PRAGMA optimize` (SQLite) would gather them in production.

@@ -623,7 +623,7 @@ fn people_s_cases(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
                 }
             }
         }
-        work_orders::insert(conn, &row, &[])?;
+        work_orders::insert(conn, &row, &[], timezone)?;
         for event in &story.events {
             work_orders::add_event(conn, event)?;
         }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use futures_util::future::join_all;
 use minqing_protocol::WorkOrderStatus;
 
@@ -45,9 +46,10 @@ pub async fn run(state: State) {
 
 async fn tick(state: &State, client: &reqwest::Client) -> ApiResult<()> {
     let now = Utc::now();
+    let tz = state.rules.timezone;
     state
         .db
-        .run(move |conn| conn.write(|conn| watch_deadlines(conn, now)))
+        .run(move |conn| conn.write(|conn| watch_deadlines(conn, now, tz)))
         .await?;
     deliver(state, client, now).await
 }
@@ -72,7 +74,7 @@ fn system_event(
 }
 
 /// Raises reminders and escalations and closes unrated orders, as of `now`.
-pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<()> {
+pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>, tz: Tz) -> ApiResult<()> {
     let soon = (now + chrono::Duration::hours(REMIND_BEFORE_HOURS)).naive_utc();
     for row in webhooks::open_due_between(conn, Some(now.naive_utc()), soon, BATCH)? {
         let Some(due) = row.due_at else { continue };
@@ -111,7 +113,7 @@ pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<()> {
             continue;
         };
         row.status = enum_text(&to);
-        work_orders::update(conn, &row)?;
+        work_orders::update(conn, &row, tz)?;
         work_orders::add_event(
             conn,
             &system_event(

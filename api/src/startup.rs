@@ -39,11 +39,13 @@ impl Application {
     pub fn build(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url, config.db_pool_size)?;
         db.migrate()?;
+        crate::db::compliance::keep_daily_counts_in(&mut db.conn()?, config.timezone)?;
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("creating the data directory {}", config.data_dir.display())
         })?;
         let secret = jwt_secret(&db, &config)?;
         let first_admin_notice = ensure_admin(&db, &config)?;
+        http::scoring::seed_default_schemes(&mut db.conn()?, chrono::Utc::now())?;
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

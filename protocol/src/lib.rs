@@ -3,7 +3,7 @@
 //! Serde only: the server adds OpenAPI descriptions through the `openapi` feature.
 //! Field names follow DESIGN.md §4 and are part of the contract.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
@@ -780,6 +780,15 @@ pub struct NewWebhook {
     pub events: Vec<String>,
 }
 
+/// Pauses (`false`) or resumes (`true`) a webhook: a paused one gets no new events, and
+/// deliveries already queued for it wait until it is resumed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChange {
+    pub active: bool,
+}
+
 /// A webhook as listed; the secret is never shown again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -789,4 +798,205 @@ pub struct Webhook {
     pub events: Vec<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+}
+
+// ---- Performance scoring (DESIGN §2.5–2.6) ----
+
+/// A scoring scheme as stored: the scheme JSON of DESIGN §2.6 in canonical form (defaults
+/// filled in) and its version; a closed period keeps the version it was scored with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoringScheme {
+    pub id: String,
+    pub version: i32,
+    pub active: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scheme: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One rating of a colleague (民主测评), 0–100.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewRating {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    pub period: String,
+    pub ratee_id: String,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Rating {
+    pub period: String,
+    pub rater_id: String,
+    pub ratee_id: String,
+    pub rater_group: RaterGroup,
+    pub score: f64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// 回避: `rater_id` may not rate `ratee_id` (e.g. relatives).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Recusal {
+    pub rater_id: String,
+    pub ratee_id: String,
+    pub reason: String,
+}
+
+/// 加分 (positive points) or 扣分 (negative), with a reason; counts once another supervisor
+/// approves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAdjustment {
+    pub user_id: String,
+    pub period: String,
+    pub points: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Adjustment {
+    pub id: String,
+    pub user_id: String,
+    pub period: String,
+    pub points: f64,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// 一票否决 in one area: `family_planning`, `public_security`, `work_safety` or `integrity`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewVeto {
+    pub user_id: String,
+    pub period: String,
+    pub area: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Veto {
+    pub id: String,
+    pub user_id: String,
+    pub period: String,
+    pub area: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One indicator of a score: the raw value, its target and rule, the points it earned, and
+/// the records the value was counted from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoreLine {
+    pub code: String,
+    pub name: String,
+    pub metric: String,
+    /// `null`: nothing to measure (the scheme's `when_empty` decided the points).
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub rule: String,
+    pub points: f64,
+    /// Ids of the check-ins, stays or work orders behind `value` (only in a cadre's
+    /// breakdown, `GET /scores/{user_id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_ids: Option<Vec<String>>,
+}
+
+/// The democratic-evaluation part of a score.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DemocraticPart {
+    /// 0–100: the group-weighted mean rating.
+    pub score: f64,
+    /// What it adds to the total: the scheme's weight × `score`.
+    pub points: f64,
+    pub raters: u32,
+}
+
+/// A cadre's score for a period, ranked within their category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoreRow {
+    pub user_id: String,
+    pub name: String,
+    pub category: CadreCategory,
+    pub period: String,
+    pub total: f64,
+    pub rank: u32,
+    pub of: u32,
+    /// Points from democratic evaluation (see `democratic_detail`).
+    pub democratic: f64,
+    pub democratic_detail: DemocraticPart,
+    /// Sum of the approved adjustments.
+    pub adjustments: f64,
+    /// Vetoed (一票否决): may not be graded excellent.
+    pub veto: bool,
+    pub veto_areas: Vec<String>,
+    /// `excellent`, `good`, `pass` or `fail`.
+    pub grade: String,
+    /// E.g. `veto`, `no_ratings`, `capped:<code>`, `statement` (后进表态),
+    /// `position_adjustment`, `suggested_excellent`, `major_contribution`.
+    pub flags: Vec<String>,
+    pub breakdown: Vec<ScoreLine>,
+    /// Yearly scores that are the mean of the quarters: each quarter's total (`null`: not scored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarters: Option<Vec<Option<f64>>>,
+    pub scheme_id: String,
+    pub scheme_version: i32,
+    /// The period is closed and this row frozen.
+    pub frozen: bool,
+}
+
+/// The answer to closing a period: what was frozen and written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PeriodClosure {
+    pub period: String,
+    pub closed_at: DateTime<Utc>,
+    pub scores: u32,
+    pub achievement_records: u32,
+    pub problem_records: u32,
+    /// Cadres listed to make a 后进表态 statement.
+    pub statements: Vec<String>,
+    /// Cadres with a second consecutive problem record: position adjustment.
+    pub position_adjustments: Vec<String>,
+}
+
+/// An achievement (实绩档案) or problem-trace (问题痕迹档案) record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoringRecord {
+    pub id: String,
+    pub user_id: String,
+    /// `achievement` or `problem`.
+    pub kind: String,
+    pub period: String,
+    pub reason: String,
+    /// Problems only: the last local day to rectify.
+    pub rectify_by: Option<NaiveDate>,
+    pub evidence: Option<String>,
+    /// 销号: rectified in time.
+    pub cleared_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Evidence that a problem was rectified.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Rectification {
+    pub evidence: String,
 }

@@ -1,12 +1,22 @@
-//! Deadline compliance counts, per unit, village or assignee, in one aggregate query.
+//! Deadline compliance counts, per unit, village or assignee: kept per local day as orders
+//! change, summed over a period's days when asked.
 
-use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
+use diesel::upsert::excluded;
 
+use super::schema::{org_units, settings, users, work_order_daily, work_orders};
+use super::work_orders::WorkOrderRow;
 use super::{db_run, DbConn};
-use crate::domain::compliance::ComplianceCounts;
+use crate::domain::compliance::{daily_counts, ComplianceCounts, DailyCounts, OrderTimes};
 use crate::error::ApiResult;
+
+/// The settings key naming the time zone whose local days `work_order_daily` is kept in.
+const DAILY_ZONE: &str = "work_order_daily_tz";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -23,17 +33,16 @@ pub struct ComplianceFilter {
     pub unit_id: Option<String>,
     pub village_id: Option<String>,
     pub assignee_id: Option<String>,
-    pub from: NaiveDateTime,
-    pub to: NaiveDateTime,
+    /// First and last local day of the period, both included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     pub now: NaiveDateTime,
 }
 
 #[derive(Debug, QueryableByName)]
-struct Row {
+struct PeriodRow {
     #[diesel(sql_type = Text)]
     key: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
     #[diesel(sql_type = BigInt)]
     assigned: i64,
     #[diesel(sql_type = BigInt)]
@@ -55,11 +64,17 @@ struct Row {
     #[diesel(sql_type = BigInt)]
     rating_sum: i64,
     #[diesel(sql_type = BigInt)]
-    overdue_open: i64,
-    #[diesel(sql_type = BigInt)]
     overdue_resolved: i64,
-    #[diesel(sql_type = Double)]
-    resolution_hours_sum: f64,
+    #[diesel(sql_type = BigInt)]
+    resolution_seconds: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct OverdueRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    overdue: i64,
 }
 
 /// One group's key, display name and counts.
@@ -69,91 +84,248 @@ pub struct GroupCounts {
     pub counts: ComplianceCounts,
 }
 
-/// The counts of DESIGN §2.4 for every group, computed in the database: one scan of the
-/// subtree's orders touching the period, conditional sums per metric.
+/// The counts of DESIGN §2.4 for every group: the period's days summed in one query, the
+/// open orders past due counted in another, the groups' names read in a third.
 pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCounts>> {
-    // Hours between two timestamps: the only piece of SQL that differs between the backends.
-    let hours = |a: &str, b: &str| match conn {
-        DbConn::Sqlite(..) => format!("((julianday({b}) - julianday({a})) * 24.0)"),
-        DbConn::Pg(_) => format!("(EXTRACT(EPOCH FROM ({b} - {a})) / 3600.0)"),
+    let key = match f.group_by {
+        GroupBy::Unit => "unit_id",
+        GroupBy::Village => "village_id",
+        GroupBy::Assignee => "assignee_id",
     };
-    let (key, name_join, name) = match f.group_by {
-        GroupBy::Unit => (
-            "w.unit_id",
-            "LEFT JOIN org_units n ON n.id = w.unit_id",
-            "n.name",
-        ),
-        GroupBy::Village => (
-            "w.village_id",
-            "LEFT JOIN org_units n ON n.id = w.village_id",
-            "n.name",
-        ),
-        GroupBy::Assignee => (
-            "w.assignee_id",
-            "LEFT JOIN users n ON n.id = w.assignee_id",
-            "n.name",
-        ),
-    };
-    let in_period = |col: &str| format!("({col} >= $1 AND {col} < $2)");
-    let open = "w.status IN ('submitted', 'assigned', 'in_progress', 'reopened')";
-    let sql = format!(
-        "SELECT {key} AS key, MAX({name}) AS name,
-            SUM(CASE WHEN {assigned} THEN 1 ELSE 0 END) AS assigned,
-            SUM(CASE WHEN {assigned} AND w.accepted_at IS NOT NULL AND {accept_hours} <= 24.0 THEN 1 ELSE 0 END) AS accepted_within_24h,
-            SUM(CASE WHEN {created} THEN 1 ELSE 0 END) AS created,
-            SUM(CASE WHEN {created} AND w.status IN ('resolved', 'closed') THEN 1 ELSE 0 END) AS created_resolved,
-            SUM(CASE WHEN {first} THEN 1 ELSE 0 END) AS first_resolved,
-            SUM(CASE WHEN {first} AND (w.original_due_at IS NULL OR w.first_resolved_at <= w.original_due_at) THEN 1 ELSE 0 END) AS first_resolved_on_time,
-            SUM(CASE WHEN {first} AND w.reopen_count > 0 THEN 1 ELSE 0 END) AS reopened,
-            SUM(CASE WHEN {rated} THEN 1 ELSE 0 END) AS rated,
-            SUM(CASE WHEN {rated} AND w.rating >= 80 THEN 1 ELSE 0 END) AS rated_satisfied,
-            SUM(CASE WHEN {rated} THEN w.rating ELSE 0 END) AS rating_sum,
-            SUM(CASE WHEN {open} AND w.due_at < $3 THEN 1 ELSE 0 END) AS overdue_open,
-            SUM(CASE WHEN {first} AND w.first_resolved_at > w.original_due_at THEN 1 ELSE 0 END) AS overdue_resolved,
-            CAST(COALESCE(SUM(CASE WHEN {first} THEN {resolve_hours} ELSE 0.0 END), 0.0) AS DOUBLE PRECISION) AS resolution_hours_sum
-         FROM work_orders w {name_join}
-         WHERE w.org_path LIKE $4 AND {key} IS NOT NULL
-           AND ($5 IS NULL OR w.unit_id = $5) AND ($6 IS NULL OR w.village_id = $6) AND ($7 IS NULL OR w.assignee_id = $7)
-           AND ({created} OR {assigned} OR {first} OR {rated} OR ({open} AND w.due_at < $3))
-         GROUP BY {key}
-         ORDER BY {key}",
-        assigned = in_period("w.assigned_at"),
-        created = in_period("w.created_at"),
-        first = in_period("w.first_resolved_at"),
-        rated = in_period("w.rated_at"),
-        accept_hours = hours("w.assigned_at", "w.accepted_at"),
-        resolve_hours = hours("w.created_at", "w.first_resolved_at"),
+    let sum = |c: &str| format!("CAST(COALESCE(SUM(d.{c}), 0) AS BIGINT) AS {c}");
+    let sums = [
+        "assigned",
+        "accepted_within_24h",
+        "created",
+        "created_resolved",
+        "first_resolved",
+        "first_resolved_on_time",
+        "reopened",
+        "rated",
+        "rated_satisfied",
+        "rating_sum",
+        "overdue_resolved",
+        "resolution_seconds",
+    ]
+    .map(sum)
+    .join(", ");
+    // The subtree is found through the villages' paths, so a village moved to another town
+    // takes its history along.
+    let period_sql = format!(
+        "SELECT d.{key} AS key, {sums}
+         FROM work_order_daily d JOIN org_units v ON v.id = d.village_id
+         WHERE v.path LIKE $1 AND d.day >= $2 AND d.day <= $3 AND d.{key} <> ''
+           AND ($4 IS NULL OR d.unit_id = $4) AND ($5 IS NULL OR d.village_id = $5)
+           AND ($6 IS NULL OR d.assignee_id = $6)
+         GROUP BY d.{key}"
     );
-    let rows: Vec<Row> = db_run!(conn, |c| diesel::sql_query(sql.as_str())
-        .bind::<Timestamp, _>(f.from)
-        .bind::<Timestamp, _>(f.to)
-        .bind::<Timestamp, _>(f.now)
-        .bind::<Text, _>(format!("{}%", f.within))
-        .bind::<Nullable<Text>, _>(f.unit_id.as_deref())
-        .bind::<Nullable<Text>, _>(f.village_id.as_deref())
-        .bind::<Nullable<Text>, _>(f.assignee_id.as_deref())
-        .load(c))?;
-    let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    Ok(rows
+    let overdue_sql = format!(
+        "SELECT w.{key} AS key, COUNT(*) AS overdue
+         FROM work_orders w
+         WHERE w.org_path LIKE $1
+           AND w.status IN ('submitted', 'assigned', 'in_progress', 'reopened') AND w.due_at < $2
+           AND w.{key} IS NOT NULL
+           AND ($3 IS NULL OR w.unit_id = $3) AND ($4 IS NULL OR w.village_id = $4)
+           AND ($5 IS NULL OR w.assignee_id = $5)
+         GROUP BY w.{key}"
+    );
+    let within = format!("{}%", f.within);
+    let (unit, village, assignee) = (
+        f.unit_id.as_deref(),
+        f.village_id.as_deref(),
+        f.assignee_id.as_deref(),
+    );
+    let (period, overdue): (Vec<PeriodRow>, Vec<OverdueRow>) = db_run!(conn, |c| {
+        let period = diesel::sql_query(period_sql.as_str())
+            .bind::<Text, _>(&within)
+            .bind::<Date, _>(f.from)
+            .bind::<Date, _>(f.to)
+            .bind::<Nullable<Text>, _>(unit)
+            .bind::<Nullable<Text>, _>(village)
+            .bind::<Nullable<Text>, _>(assignee)
+            .load(c)?;
+        let overdue = diesel::sql_query(overdue_sql.as_str())
+            .bind::<Text, _>(&within)
+            .bind::<Timestamp, _>(f.now)
+            .bind::<Nullable<Text>, _>(unit)
+            .bind::<Nullable<Text>, _>(village)
+            .bind::<Nullable<Text>, _>(assignee)
+            .load(c)?;
+        Ok::<_, diesel::result::Error>((period, overdue))
+    })?;
+
+    let mut groups: HashMap<String, (DailyCounts, u64)> = HashMap::new();
+    for r in period {
+        groups.entry(r.key).or_default().0 = DailyCounts {
+            assigned: r.assigned,
+            accepted_within_24h: r.accepted_within_24h,
+            created: r.created,
+            created_resolved: r.created_resolved,
+            first_resolved: r.first_resolved,
+            first_resolved_on_time: r.first_resolved_on_time,
+            reopened: r.reopened,
+            rated: r.rated,
+            rated_satisfied: r.rated_satisfied,
+            rating_sum: r.rating_sum,
+            overdue_resolved: r.overdue_resolved,
+            resolution_seconds: r.resolution_seconds,
+        };
+    }
+    for r in overdue {
+        groups.entry(r.key).or_default().1 = u64::try_from(r.overdue).unwrap_or(0);
+    }
+    // Days whose contributions cancelled out leave rows of zeros behind: not a group.
+    groups.retain(|_, (days, overdue)| *days != DailyCounts::default() || *overdue > 0);
+    let keys: Vec<String> = groups.keys().cloned().collect();
+    let names: HashMap<String, String> = match f.group_by {
+        GroupBy::Unit | GroupBy::Village => db_run!(conn, |c| org_units::table
+            .filter(org_units::id.eq_any(&keys))
+            .select((org_units::id, org_units::name))
+            .load::<(String, String)>(c))?,
+        GroupBy::Assignee => db_run!(conn, |c| users::table
+            .filter(users::id.eq_any(&keys))
+            .select((users::id, users::name))
+            .load::<(String, String)>(c))?,
+    }
+    .into_iter()
+    .collect();
+    let mut rows: Vec<GroupCounts> = groups
         .into_iter()
-        .map(|r| GroupCounts {
-            name: r.name.unwrap_or_default(),
-            key: r.key,
-            counts: ComplianceCounts {
-                assigned: n(r.assigned),
-                accepted_within_24h: n(r.accepted_within_24h),
-                created: n(r.created),
-                created_resolved: n(r.created_resolved),
-                first_resolved: n(r.first_resolved),
-                first_resolved_on_time: n(r.first_resolved_on_time),
-                reopened: n(r.reopened),
-                rated: n(r.rated),
-                rated_satisfied: n(r.rated_satisfied),
-                rating_sum: n(r.rating_sum),
-                overdue_open: n(r.overdue_open),
-                overdue_resolved: n(r.overdue_resolved),
-                resolution_hours_sum: r.resolution_hours_sum,
-            },
+        .map(|(key, (days, overdue))| GroupCounts {
+            name: names.get(&key).cloned().unwrap_or_default(),
+            counts: days.into_counts(overdue),
+            key,
         })
-        .collect())
+        .collect();
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(rows)
+}
+
+/// The daily rows an order's changes touch, each with the sum of what changed there.
+#[derive(Default)]
+pub struct DailyChanges(HashMap<(String, NaiveDate, String, String), DailyCounts>);
+
+impl DailyChanges {
+    /// Counts `row` in (`sign` 1) or out (`sign` -1) of the days it touches.
+    pub fn add(&mut self, row: &WorkOrderRow, sign: i64, tz: Tz) {
+        let times = OrderTimes {
+            created_at: row.created_at,
+            assigned_at: row.assigned_at,
+            accepted_at: row.accepted_at,
+            first_resolved_at: row.first_resolved_at,
+            original_due_at: row.original_due_at,
+            rated_at: row.rated_at,
+            rating: row.rating,
+            done: matches!(row.status.as_str(), "resolved" | "closed"),
+            reopened: row.reopen_count > 0,
+        };
+        for (day, counts) in daily_counts(&times, tz) {
+            let key = (
+                row.village_id.clone(),
+                day,
+                row.unit_id.clone().unwrap_or_default(),
+                row.assignee_id.clone().unwrap_or_default(),
+            );
+            self.0.entry(key).or_default().add(&counts, sign);
+        }
+    }
+
+    /// Adds the changes to the stored days (in the caller's transaction).
+    pub fn store(self, conn: &mut DbConn) -> ApiResult<()> {
+        let rows: Vec<_> = self
+            .0
+            .into_iter()
+            .filter(|(_, c)| *c != DailyCounts::default())
+            .map(|((village_id, day, unit_id, assignee_id), c)| {
+                use work_order_daily::dsl as d;
+                (
+                    d::village_id.eq(village_id),
+                    d::day.eq(day),
+                    d::unit_id.eq(unit_id),
+                    d::assignee_id.eq(assignee_id),
+                    (
+                        d::assigned.eq(c.assigned),
+                        d::accepted_within_24h.eq(c.accepted_within_24h),
+                        d::created.eq(c.created),
+                        d::created_resolved.eq(c.created_resolved),
+                        d::first_resolved.eq(c.first_resolved),
+                        d::first_resolved_on_time.eq(c.first_resolved_on_time),
+                        d::reopened.eq(c.reopened),
+                        d::rated.eq(c.rated),
+                        d::rated_satisfied.eq(c.rated_satisfied),
+                        d::rating_sum.eq(c.rating_sum),
+                        d::overdue_resolved.eq(c.overdue_resolved),
+                        d::resolution_seconds.eq(c.resolution_seconds),
+                    ),
+                )
+            })
+            .collect();
+        // 16 columns × 500 rows stays under both backends' bind-parameter limits.
+        for chunk in rows.chunks(500) {
+            use work_order_daily::dsl as d;
+            db_run!(conn, |c| diesel::insert_into(d::work_order_daily)
+                .values(chunk)
+                .on_conflict((d::village_id, d::day, d::unit_id, d::assignee_id))
+                .do_update()
+                .set((
+                    d::assigned.eq(d::assigned + excluded(d::assigned)),
+                    d::accepted_within_24h
+                        .eq(d::accepted_within_24h + excluded(d::accepted_within_24h)),
+                    d::created.eq(d::created + excluded(d::created)),
+                    d::created_resolved.eq(d::created_resolved + excluded(d::created_resolved)),
+                    d::first_resolved.eq(d::first_resolved + excluded(d::first_resolved)),
+                    d::first_resolved_on_time
+                        .eq(d::first_resolved_on_time + excluded(d::first_resolved_on_time)),
+                    d::reopened.eq(d::reopened + excluded(d::reopened)),
+                    d::rated.eq(d::rated + excluded(d::rated)),
+                    d::rated_satisfied.eq(d::rated_satisfied + excluded(d::rated_satisfied)),
+                    d::rating_sum.eq(d::rating_sum + excluded(d::rating_sum)),
+                    d::overdue_resolved.eq(d::overdue_resolved + excluded(d::overdue_resolved)),
+                    d::resolution_seconds
+                        .eq(d::resolution_seconds + excluded(d::resolution_seconds)),
+                ))
+                .execute(c))?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes sure the daily counts are kept in `tz`'s local days: when the server's time zone is
+/// not the one they were counted in (or they were never counted, as after the migration
+/// that added them), they are counted again from every order, in one transaction.
+pub fn keep_daily_counts_in(conn: &mut DbConn, tz: Tz) -> ApiResult<()> {
+    conn.write(|conn| {
+        let counted_in: Option<String> = db_run!(conn, |c| settings::table
+            .find(DAILY_ZONE)
+            .select(settings::value)
+            .first(c)
+            .optional())?;
+        if counted_in.as_deref() == Some(tz.name()) {
+            return Ok(());
+        }
+        db_run!(conn, |c| diesel::delete(work_order_daily::table).execute(c))?;
+        let mut after = String::new();
+        loop {
+            let page: Vec<WorkOrderRow> = db_run!(conn, |c| work_orders::table
+                .filter(work_orders::id.gt(&after))
+                .order(work_orders::id)
+                .limit(5_000)
+                .select(WorkOrderRow::as_select())
+                .load(c))?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            let mut changes = DailyChanges::default();
+            for row in &page {
+                changes.add(row, 1, tz);
+            }
+            changes.store(conn)?;
+        }
+        db_run!(conn, |c| diesel::insert_into(settings::table)
+            .values((settings::key.eq(DAILY_ZONE), settings::value.eq(tz.name())))
+            .on_conflict(settings::key)
+            .do_update()
+            .set(settings::value.eq(tz.name()))
+            .execute(c))?;
+        Ok(())
+    })
 }

@@ -25,6 +25,7 @@ pub mod media;
 pub mod models;
 pub mod org;
 pub mod schema;
+pub mod scoring;
 pub mod settings;
 pub mod tokens;
 pub mod users;

@@ -130,3 +130,35 @@ pub fn set_boundary(conn: &mut DbConn, id: &str, update: &BoundaryUpdate) -> Api
         .execute(c))?;
     Ok(())
 }
+
+/// The path of the town a unit at `path` belongs to (the unit itself when it is one), or
+/// the unit's own path when it lies above any town (county staff).
+pub fn town_path(conn: &mut DbConn, path: &str) -> ApiResult<String> {
+    let ids: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let town: Option<String> = db_run!(conn, |c| org_units::table
+        .filter(org_units::id.eq_any(&ids))
+        .filter(org_units::kind.eq("town"))
+        .select(org_units::path)
+        .first(c)
+        .optional())?;
+    Ok(town.unwrap_or_else(|| path.to_string()))
+}
+
+/// The unit paths of users, by user id.
+pub fn paths_of_users(
+    conn: &mut DbConn,
+    user_ids: &[String],
+) -> ApiResult<std::collections::HashMap<String, String>> {
+    use super::schema::users;
+    Ok(db_run!(conn, |c| users::table
+        .inner_join(org_units::table)
+        .filter(users::id.eq_any(user_ids))
+        .select((users::id, org_units::path))
+        .load::<(String, String)>(c))?
+    .into_iter()
+    .collect())
+}

@@ -271,6 +271,133 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_order_daily (village_id, day, unit_id, assignee_id) {
+        village_id -> Text,
+        day -> Date,
+        unit_id -> Text,
+        assignee_id -> Text,
+        assigned -> BigInt,
+        accepted_within_24h -> BigInt,
+        created -> BigInt,
+        created_resolved -> BigInt,
+        first_resolved -> BigInt,
+        first_resolved_on_time -> BigInt,
+        reopened -> BigInt,
+        rated -> BigInt,
+        rated_satisfied -> BigInt,
+        rating_sum -> BigInt,
+        overdue_resolved -> BigInt,
+        resolution_seconds -> BigInt,
+    }
+}
+
+diesel::table! {
+    scoring_schemes (id) {
+        id -> Text,
+        name -> Text,
+        cadre_category -> Text,
+        period_kind -> Text,
+        version -> Integer,
+        body -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_scheme_versions (scheme_id, version) {
+        scheme_id -> Text,
+        version -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_ratings (period, ratee_id, rater_id) {
+        period -> Text,
+        ratee_id -> Text,
+        rater_id -> Text,
+        rater_group -> Text,
+        score -> Double,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_recusals (rater_id, ratee_id) {
+        rater_id -> Text,
+        ratee_id -> Text,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_adjustments (id) {
+        id -> Text,
+        user_id -> Text,
+        period -> Text,
+        centipoints -> BigInt,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    scoring_vetoes (id) {
+        id -> Text,
+        user_id -> Text,
+        period -> Text,
+        area -> Text,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scoring_periods (period) {
+        period -> Text,
+        closed_at -> Timestamp,
+        closed_by -> Text,
+    }
+}
+
+diesel::table! {
+    score_snapshots (period, user_id) {
+        period -> Text,
+        user_id -> Text,
+        cadre_category -> Text,
+        scheme_id -> Text,
+        scheme_version -> Integer,
+        rank -> Integer,
+        bottom_streak -> Integer,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    scoring_records (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        period -> Text,
+        reason -> Text,
+        rectify_by -> Nullable<Date>,
+        evidence -> Nullable<Text>,
+        cleared_at -> Nullable<Timestamp>,
+        cleared_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(work_order_events -> work_orders (work_order_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(work_order_photos -> work_orders (work_order_id));
@@ -297,4 +424,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     work_order_alerts,
     daily_counters,
+    work_order_daily,
+    scoring_schemes,
+    scoring_scheme_versions,
+    scoring_ratings,
+    scoring_recusals,
+    scoring_adjustments,
+    scoring_vetoes,
+    scoring_periods,
+    score_snapshots,
+    scoring_records,
 );

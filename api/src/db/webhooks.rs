@@ -68,6 +68,20 @@ pub fn list_webhooks(
     })?)
 }
 
+/// Pauses or resumes a webhook; `None` when there is no such webhook.
+pub fn set_active(conn: &mut DbConn, id: &str, active: bool) -> ApiResult<Option<WebhookRow>> {
+    Ok(db_run!(conn, |c| {
+        diesel::update(webhooks::table.find(id))
+            .set(webhooks::active.eq(active))
+            .execute(c)?;
+        webhooks::table
+            .find(id)
+            .select(WebhookRow::as_select())
+            .first(c)
+            .optional()
+    })?)
+}
+
 /// Queues `event` for every active webhook that wants it, in the caller's transaction: the
 /// event is stored exactly when the change it reports is.
 pub fn enqueue(
@@ -115,6 +129,7 @@ pub fn due_deliveries(
 ) -> ApiResult<Vec<(DeliveryRow, String, String)>> {
     Ok(db_run!(conn, |c| webhook_deliveries::table
         .inner_join(webhooks::table)
+        .filter(webhooks::active.eq(true))
         .filter(webhook_deliveries::delivered_at.is_null())
         .filter(webhook_deliveries::failed_at.is_null())
         .filter(webhook_deliveries::next_attempt_at.le(now))

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use minqing_protocol::{WorkOrder, WorkOrderStatus};
 
+use super::compliance::DailyChanges;
 use super::models::{parse_enum, utc};
 use super::schema::{
     daily_counters, work_order_events, work_order_extensions, work_order_photos, work_orders,
@@ -122,7 +124,13 @@ pub struct EventRow {
     pub photo_ids: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConn, row: &WorkOrderRow, photo_ids: &[String]) -> ApiResult<()> {
+/// Stores a new order and counts it in its days' compliance counts.
+pub fn insert(
+    conn: &mut DbConn,
+    row: &WorkOrderRow,
+    photo_ids: &[String],
+    tz: Tz,
+) -> ApiResult<()> {
     let photos: Vec<_> = photo_ids
         .iter()
         .map(|m| {
@@ -143,7 +151,9 @@ pub fn insert(conn: &mut DbConn, row: &WorkOrderRow, photo_ids: &[String]) -> Ap
         }
         Ok::<_, diesel::result::Error>(())
     })?;
-    Ok(())
+    let mut days = DailyChanges::default();
+    days.add(row, 1, tz);
+    days.store(conn)
 }
 
 pub fn add_photos(conn: &mut DbConn, order_id: &str, photo_ids: &[String]) -> ApiResult<()> {
@@ -166,11 +176,18 @@ pub fn add_photos(conn: &mut DbConn, order_id: &str, photo_ids: &[String]) -> Ap
     Ok(())
 }
 
-pub fn update(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<()> {
+/// Stores an order's new state and moves its compliance counts from the days and group of
+/// its old state to those of the new one.
+pub fn update(conn: &mut DbConn, row: &WorkOrderRow, tz: Tz) -> ApiResult<()> {
+    let mut days = DailyChanges::default();
+    if let Some(old) = find(conn, &row.id)? {
+        days.add(&old, -1, tz);
+    }
+    days.add(row, 1, tz);
     db_run!(conn, |c| diesel::update(work_orders::table.find(&row.id))
         .set(row)
         .execute(c))?;
-    Ok(())
+    days.store(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<WorkOrderRow>> {
@@ -461,12 +478,16 @@ pub fn decide_extension(
 }
 
 /// Inserts many orders in multi-row statements (bulk loads: benchmarks).
-pub fn insert_many(conn: &mut DbConn, rows: &[WorkOrderRow]) -> ApiResult<()> {
+pub fn insert_many(conn: &mut DbConn, rows: &[WorkOrderRow], tz: Tz) -> ApiResult<()> {
     // 32 columns × 500 rows stays under both backends' bind-parameter limits.
     for chunk in rows.chunks(500) {
         db_run!(conn, |c| diesel::insert_into(work_orders::table)
             .values(chunk)
             .execute(c))?;
     }
-    Ok(())
+    let mut days = DailyChanges::default();
+    for row in rows {
+        days.add(row, 1, tz);
+    }
+    days.store(conn)
 }

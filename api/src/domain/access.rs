@@ -36,6 +36,16 @@ pub enum Action {
     /// Deadline compliance reports over work orders.
     ReadCompliance,
     ManageWebhooks,
+    /// Scoring schemes and closing periods.
+    ManageScoring,
+    /// Scores, their breakdowns and the records closing a period writes.
+    ReadScores,
+    /// Adjustments, their approval, vetoes and recusals.
+    JudgeScores,
+    /// Democratic evaluation of colleagues.
+    RateColleagues,
+    /// Evidence that a problem record was rectified.
+    RectifyRecords,
 }
 
 /// The part of the org tree an actor may act on.
@@ -107,19 +117,21 @@ pub enum Denial {
 pub fn reach(actor: &Actor, action: Action) -> Result<Reach, Denial> {
     use Action::*;
     match (actor.role, action) {
-        // Check-ins prove one's own field work; admins do none.
-        (Role::Admin, SubmitCheckins) => Err(Denial::Forbidden),
+        // Check-ins prove one's own field work, ratings are among colleagues; admins do neither.
+        (Role::Admin, SubmitCheckins | RateColleagues) => Err(Denial::Forbidden),
         (Role::Admin, _) => Ok(Reach::Everything),
         (_, UploadMedia) => Ok(Reach::Own(actor.user_id.clone())),
         (
             Role::Supervisor,
-            ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins | ReadCompliance,
+            ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins | ReadCompliance
+            | ReadScores | JudgeScores | RectifyRecords,
         ) => actor
             .org_path
             .clone()
             .map(Reach::Subtree)
             .ok_or(Denial::Forbidden),
-        (Role::Cadre, SubmitCheckins | ReadCheckins) => Ok(Reach::Own(actor.user_id.clone())),
+        (Role::Cadre, SubmitCheckins | ReadCheckins | ReadScores | RectifyRecords)
+        | (Role::Cadre | Role::Supervisor, RateColleagues) => Ok(Reach::Own(actor.user_id.clone())),
         _ => Err(Denial::Forbidden),
     }
 }

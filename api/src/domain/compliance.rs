@@ -9,6 +9,9 @@
 //! while the queries ran, a back-dated import), so a numerator may exceed its denominator.
 //! Rather than show 103 %, each rate is clamped to 1.0 and each average to its range.
 
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta, TimeZone};
+use chrono_tz::Tz;
+
 /// Counts for one group over one period.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ComplianceCounts {
@@ -99,6 +102,131 @@ fn average_hours(sum: f64, n: u64) -> Option<f64> {
         return None;
     }
     Some((sum / n as f64).max(0.0))
+}
+
+/// An order's times and outcome, as far as compliance counts see them (UTC times).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderTimes {
+    pub created_at: NaiveDateTime,
+    pub assigned_at: Option<NaiveDateTime>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub first_resolved_at: Option<NaiveDateTime>,
+    pub original_due_at: Option<NaiveDateTime>,
+    pub rated_at: Option<NaiveDateTime>,
+    pub rating: Option<i32>,
+    /// Resolved or closed now.
+    pub done: bool,
+    /// Reopened at least once by an unsatisfied reporter.
+    pub reopened: bool,
+}
+
+/// The period counts of one group on one local day. Kept per day in the database, so a
+/// period's counts are the sum of its days instead of a pass over every order; signed,
+/// because a change to an order is stored as its old contribution taken away and its new
+/// one added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DailyCounts {
+    pub assigned: i64,
+    pub accepted_within_24h: i64,
+    pub created: i64,
+    pub created_resolved: i64,
+    pub first_resolved: i64,
+    pub first_resolved_on_time: i64,
+    pub reopened: i64,
+    pub rated: i64,
+    pub rated_satisfied: i64,
+    pub rating_sum: i64,
+    pub overdue_resolved: i64,
+    /// Seconds from creation to first resolution: whole numbers, so that taking an old
+    /// contribution away leaves no rounding behind.
+    pub resolution_seconds: i64,
+}
+
+impl DailyCounts {
+    pub fn add(&mut self, other: &DailyCounts, sign: i64) {
+        self.assigned += sign * other.assigned;
+        self.accepted_within_24h += sign * other.accepted_within_24h;
+        self.created += sign * other.created;
+        self.created_resolved += sign * other.created_resolved;
+        self.first_resolved += sign * other.first_resolved;
+        self.first_resolved_on_time += sign * other.first_resolved_on_time;
+        self.reopened += sign * other.reopened;
+        self.rated += sign * other.rated;
+        self.rated_satisfied += sign * other.rated_satisfied;
+        self.rating_sum += sign * other.rating_sum;
+        self.overdue_resolved += sign * other.overdue_resolved;
+        self.resolution_seconds += sign * other.resolution_seconds;
+    }
+
+    /// The counts of a period from the sum of its days, with the live count of open orders
+    /// past due (which belongs to no day).
+    pub fn into_counts(self, overdue_open: u64) -> ComplianceCounts {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        ComplianceCounts {
+            assigned: n(self.assigned),
+            accepted_within_24h: n(self.accepted_within_24h),
+            created: n(self.created),
+            created_resolved: n(self.created_resolved),
+            first_resolved: n(self.first_resolved),
+            first_resolved_on_time: n(self.first_resolved_on_time),
+            reopened: n(self.reopened),
+            rated: n(self.rated),
+            rated_satisfied: n(self.rated_satisfied),
+            rating_sum: n(self.rating_sum),
+            overdue_open,
+            overdue_resolved: n(self.overdue_resolved),
+            resolution_hours_sum: self.resolution_seconds as f64 / 3600.0,
+        }
+    }
+}
+
+/// What one order adds to the counts of each local day it touches: the day it was created,
+/// assigned, first resolved and rated (in `tz`), as DESIGN §2.4 defines each rate.
+pub fn daily_counts(o: &OrderTimes, tz: Tz) -> Vec<(NaiveDate, DailyCounts)> {
+    let day = |at: NaiveDateTime| tz.from_utc_datetime(&at).date_naive();
+    let mut days: Vec<(NaiveDate, DailyCounts)> = Vec::with_capacity(4);
+    let mut on = |at: NaiveDateTime, fill: &dyn Fn(&mut DailyCounts)| {
+        let d = day(at);
+        let i = match days.iter().position(|(k, _)| *k == d) {
+            Some(i) => i,
+            None => {
+                days.push((d, DailyCounts::default()));
+                days.len() - 1
+            }
+        };
+        fill(&mut days[i].1);
+    };
+    on(o.created_at, &|c| {
+        c.created += 1;
+        c.created_resolved += i64::from(o.done);
+    });
+    if let Some(assigned) = o.assigned_at {
+        let quick = o
+            .accepted_at
+            .is_some_and(|a| a - assigned <= TimeDelta::hours(24));
+        on(assigned, &|c| {
+            c.assigned += 1;
+            c.accepted_within_24h += i64::from(quick);
+        });
+    }
+    if let Some(first) = o.first_resolved_at {
+        let late = o.original_due_at.is_some_and(|due| first > due);
+        on(first, &|c| {
+            c.first_resolved += 1;
+            c.first_resolved_on_time += i64::from(!late);
+            c.reopened += i64::from(o.reopened);
+            c.overdue_resolved += i64::from(late);
+            c.resolution_seconds += (first - o.created_at).num_seconds();
+        });
+    }
+    if let (Some(rated), Some(rating)) = (o.rated_at, o.rating) {
+        on(rated, &|c| {
+            c.rated += 1;
+            c.rated_satisfied += i64::from(rating >= 80);
+            c.rating_sum += i64::from(rating);
+        });
+    }
+    days
 }
 
 #[cfg(test)]
@@ -344,42 +472,136 @@ mod tests {
             )
     }
 
+    fn order_times() -> impl Strategy<Value = OrderTimes> {
+        let at = || {
+            (0i64..60 * 24 * 60).prop_map(|m| {
+                NaiveDate::from_ymd_opt(2026, 3, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    + TimeDelta::minutes(m)
+            })
+        };
+        (
+            at(),
+            proptest::option::of(at()),
+            proptest::option::of(0i64..3_000),
+            proptest::option::of(at()),
+            proptest::option::of(at()),
+            proptest::option::of((at(), 0i32..=100)),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(
+                    created_at,
+                    assigned_at,
+                    accept_after,
+                    first_resolved_at,
+                    original_due_at,
+                    rated,
+                    done,
+                    reopened,
+                )| OrderTimes {
+                    created_at,
+                    assigned_at,
+                    accepted_at: assigned_at
+                        .zip(accept_after)
+                        .map(|(a, m)| a + TimeDelta::minutes(m)),
+                    first_resolved_at,
+                    original_due_at,
+                    rated_at: rated.map(|r| r.0),
+                    rating: rated.map(|r| r.1),
+                    done,
+                    reopened,
+                },
+            )
+    }
+
     proptest! {
-        #[test]
-        fn consistent_counts_give_rates_in_range(c in consistent_counts()) {
-            let r = rates(&c);
-            check(&r)?;
-            // With consistent counts nothing needed clamping: the plain quotient comes back.
-            if c.assigned > 0 {
-                let want = c.accepted_within_24h as f64 / c.assigned as f64;
-                prop_assert!((r.response_rate.unwrap() - want).abs() < 1e-12);
+            #[test]
+            fn consistent_counts_give_rates_in_range(c in consistent_counts()) {
+                let r = rates(&c);
+                check(&r)?;
+                // With consistent counts nothing needed clamping: the plain quotient comes back.
+                if c.assigned > 0 {
+                    let want = c.accepted_within_24h as f64 / c.assigned as f64;
+                    prop_assert!((r.response_rate.unwrap() - want).abs() < 1e-12);
+                }
+                if c.rated > 0 {
+                    let want = c.rating_sum as f64 / c.rated as f64;
+                    prop_assert!((r.avg_satisfaction.unwrap() - want).abs() < 1e-9);
+                }
             }
-            if c.rated > 0 {
-                let want = c.rating_sum as f64 / c.rated as f64;
-                prop_assert!((r.avg_satisfaction.unwrap() - want).abs() < 1e-9);
+
+            #[test]
+            fn arbitrary_counts_give_rates_in_range(c in arbitrary_counts()) {
+                check(&rates(&c))?;
             }
-        }
 
-        #[test]
-        fn arbitrary_counts_give_rates_in_range(c in arbitrary_counts()) {
-            check(&rates(&c))?;
-        }
+            #[test]
+            fn small_inconsistent_counts_give_rates_in_range(c in small_inconsistent_counts()) {
+                check(&rates(&c))?;
+            }
 
-        #[test]
-        fn small_inconsistent_counts_give_rates_in_range(c in small_inconsistent_counts()) {
-            check(&rates(&c))?;
-        }
+            #[test]
+            fn a_rate_is_none_exactly_when_its_denominator_is_zero(c in small_inconsistent_counts()) {
+                let r = rates(&c);
+                prop_assert_eq!(r.response_rate.is_none(), c.assigned == 0);
+                prop_assert_eq!(r.resolution_rate.is_none(), c.created == 0);
+                prop_assert_eq!(r.on_time_rate.is_none(), c.first_resolved == 0);
+                prop_assert_eq!(r.reopen_rate.is_none(), c.first_resolved == 0);
+                prop_assert_eq!(r.satisfaction_rate.is_none(), c.rated == 0);
+                prop_assert_eq!(r.avg_satisfaction.is_none(), c.rated == 0);
+                prop_assert_eq!(r.avg_resolution_hours.is_none(), c.first_resolved == 0);
+            }
 
-        #[test]
-        fn a_rate_is_none_exactly_when_its_denominator_is_zero(c in small_inconsistent_counts()) {
-            let r = rates(&c);
-            prop_assert_eq!(r.response_rate.is_none(), c.assigned == 0);
-            prop_assert_eq!(r.resolution_rate.is_none(), c.created == 0);
-            prop_assert_eq!(r.on_time_rate.is_none(), c.first_resolved == 0);
-            prop_assert_eq!(r.reopen_rate.is_none(), c.first_resolved == 0);
-            prop_assert_eq!(r.satisfaction_rate.is_none(), c.rated == 0);
-            prop_assert_eq!(r.avg_satisfaction.is_none(), c.rated == 0);
-            prop_assert_eq!(r.avg_resolution_hours.is_none(), c.first_resolved == 0);
-        }
+            /// Summing the days of a period gives what DESIGN §2.4 counts over the period's
+            /// instants, in any time zone.
+            #[test]
+            fn a_periods_days_add_up_to_its_counts(
+                orders in proptest::collection::vec(order_times(), 0..30),
+                first in 0i64..40,
+                length in 0i64..20,
+                zone in prop_oneof![Just(chrono_tz::Asia::Shanghai), Just(chrono_tz::America::New_York), Just(chrono_tz::UTC)],
+            ) {
+                let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+                let (from, to) = (base + TimeDelta::days(first), base + TimeDelta::days(first + length));
+                let start = |d: NaiveDate| zone.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).earliest().unwrap().naive_utc();
+                let (lo, hi) = (start(from), start(to + TimeDelta::days(1)));
+                let inside = |t: Option<NaiveDateTime>| t.is_some_and(|t| t >= lo && t < hi);
+                let mut summed = DailyCounts::default();
+                let mut direct = DailyCounts::default();
+                for o in &orders {
+                    for (day, c) in daily_counts(o, zone) {
+                        if day >= from && day <= to {
+                            summed.add(&c, 1);
+                        }
+                    }
+                    if inside(Some(o.created_at)) {
+                        direct.created += 1;
+                        direct.created_resolved += i64::from(o.done);
+                    }
+                    if inside(o.assigned_at) {
+                        direct.assigned += 1;
+                        let quick = o.accepted_at.zip(o.assigned_at).is_some_and(|(a, b)| (a - b).num_seconds() <= 86_400);
+                        direct.accepted_within_24h += i64::from(quick);
+                    }
+                    if let Some(f) = o.first_resolved_at.filter(|_| inside(o.first_resolved_at)) {
+                        direct.first_resolved += 1;
+                        let on_time = o.original_due_at.is_none_or(|d| f <= d);
+                        direct.first_resolved_on_time += i64::from(on_time);
+                        direct.overdue_resolved += i64::from(!on_time);
+                        direct.reopened += i64::from(o.reopened);
+                        direct.resolution_seconds += (f - o.created_at).num_seconds();
+                    }
+                    if let Some(r) = o.rating.filter(|_| inside(o.rated_at)) {
+                        direct.rated += 1;
+                        direct.rated_satisfied += i64::from(r >= 80);
+                        direct.rating_sum += i64::from(r);
+                    }
+                }
+                prop_assert_eq!(summed, direct);
+            }
     }
 }

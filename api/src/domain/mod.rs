@@ -10,6 +10,7 @@ pub mod coords;
 pub mod intake;
 pub mod org;
 pub mod people;
+pub mod scoring;
 pub mod throttle;
 pub mod webhook;
 pub mod work_order;

@@ -1,7 +1,7 @@
 //! Deadline compliance (the "three rates" and more) by unit, village or assignee.
 
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use minqing_protocol::{ComplianceRow, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -64,12 +64,6 @@ async fn get_compliance(
     if to - from > Duration::days(3 * 366) {
         return Err(ApiError::invalid("from", "a period is at most three years"));
     }
-    let start_of = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest())
-            .map(|t| t.naive_utc())
-            .ok_or_else(|| ApiError::invalid("from", "not a date in the town's calendar"))
-    };
     let group_by = match q.group_by.unwrap_or(Grouping::Unit) {
         Grouping::Unit => GroupBy::Unit,
         Grouping::Village => GroupBy::Village,
@@ -81,8 +75,8 @@ async fn get_compliance(
         unit_id: q.unit_id,
         village_id: q.village_id,
         assignee_id: q.assignee_id,
-        from: start_of(from)?,
-        to: start_of(to + Duration::days(1))?,
+        from,
+        to,
         now: now.naive_utc(),
     };
     let groups = state

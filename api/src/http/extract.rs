@@ -171,6 +171,16 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// A required free-text field (a note, a reason, evidence): trimmed, 1–2000 characters.
+pub fn required_note(field: &str, raw: &str) -> ApiResult<String> {
+    let t = raw.trim();
+    match t.chars().count() {
+        0 => Err(ApiError::invalid(field, "must not be empty")),
+        1..=2000 => Ok(t.to_string()),
+        _ => Err(ApiError::invalid(field, "must be at most 2000 characters")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub mod me;
 pub mod media;
 pub mod org_units;
 pub mod paging;
+pub mod scoring;
 pub mod users;
 pub mod webhooks;
 pub mod work_orders;
@@ -81,7 +82,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(categories::routes)
         .configure(work_orders::routes)
         .configure(compliance::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(scoring::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

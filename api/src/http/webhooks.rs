@@ -1,8 +1,8 @@
 //! Webhooks (admin): where work-order events are delivered.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::Utc;
-use minqing_protocol::{NewWebhook, Page, Problem, Webhook};
+use minqing_protocol::{NewWebhook, Page, Problem, Webhook, WebhookChange};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -15,10 +15,12 @@ use crate::db::new_id;
 use crate::db::webhooks::{self, WebhookRow};
 use crate::domain::access::{reach, Action};
 use crate::domain::webhook::check_webhook;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_webhooks).service(create_webhook);
+    cfg.service(list_webhooks)
+        .service(create_webhook)
+        .service(change_webhook);
 }
 
 fn to_wire(row: &WebhookRow) -> Webhook {
@@ -93,4 +95,25 @@ async fn create_webhook(
         .run(move |conn| webhooks::insert_webhook(conn, &row))
         .await?;
     Ok(HttpResponse::Created().json(shown))
+}
+
+/// Pauses or resumes a webhook (admin).
+#[utoipa::path(tag = "webhooks", request_body = WebhookChange, security(("bearer" = [])), responses(
+    (status = 200, body = Webhook), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[patch("/webhooks/{id}")]
+async fn change_webhook(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<WebhookChange>,
+) -> ApiResult<web::Json<Webhook>> {
+    reach(&actor.0, Action::ManageWebhooks)?;
+    let id = id.into_inner();
+    let active = body.0.active;
+    let row = state
+        .db
+        .run(move |conn| conn.write(|conn| webhooks::set_active(conn, &id, active)))
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(web::Json(to_wire(&row)))
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::extract::{client_ip, Authenticated, JsonBody, MaybeAuthenticated};
+use super::extract::{client_ip, required_note, Authenticated, JsonBody, MaybeAuthenticated};
 use super::paging::{time_key, Paging};
 use super::State;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
@@ -140,6 +140,7 @@ async fn create_order(
         serde_json::to_vec(&input).unwrap_or_default(),
     ));
     let app = state.clone();
+    let tz = state.rules.timezone;
     let (created, fresh) = state
         .db
         .run(move |conn| {
@@ -248,7 +249,7 @@ async fn create_order(
                     request_hash: valid.id.as_ref().map(|_| request_hash.clone()),
                     created_at: now.naive_utc(),
                 };
-                work_orders::insert(conn, &row, &valid.photo_ids)?;
+                work_orders::insert(conn, &row, &valid.photo_ids, tz)?;
                 work_orders::add_event(
                     conn,
                     &event(
@@ -495,15 +496,6 @@ fn refusal(r: Refusal) -> ApiError {
     }
 }
 
-fn required_note(field: &str, raw: &str) -> ApiResult<String> {
-    let t = raw.trim();
-    match t.chars().count() {
-        0 => Err(ApiError::invalid(field, "must not be empty")),
-        1..=2000 => Ok(t.to_string()),
-        _ => Err(ApiError::invalid(field, "must be at most 2000 characters")),
-    }
-}
-
 /// Takes one step of the life cycle as `actor` (or as the anonymous reporter holding the
 /// order's tracking token): checks who may, checks the state machine, applies the change,
 /// and appends the timeline event — all in one transaction.
@@ -625,7 +617,7 @@ fn take_step(
             }
         };
         row.status = enum_text(&to);
-        work_orders::update(conn, &row)?;
+        work_orders::update(conn, &row, state.rules.timezone)?;
         work_orders::add_photos(conn, &row.id, &photos)?;
         work_orders::add_event(conn, &event(&row.id, now, actor, kind, note, data, &photos))?;
         webhooks::publish(conn, kind, &row, now)?;
@@ -960,6 +952,7 @@ async fn decide_extension(
     let (id, eid) = path.into_inner();
     let ExtensionDecision { approve, note } = body.0;
     let now = Utc::now();
+    let tz = state.rules.timezone;
     let extension = state
         .db
         .run(move |conn| {
@@ -982,7 +975,7 @@ async fn decide_extension(
                 }
                 if approve {
                     row.due_at = Some(ext.due_at);
-                    work_orders::update(conn, &row)?;
+                    work_orders::update(conn, &row, tz)?;
                 }
                 let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
                 let data = serde_json::json!({"extension_id": ext.id, "due_at": utc(ext.due_at)});

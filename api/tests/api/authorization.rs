@@ -42,6 +42,14 @@ async fn every_endpoint_for_every_role() {
         Some(&w.villager1_token),
         None,
     ];
+    let webhook = app
+        .post(
+            "/webhooks",
+            &app.admin,
+            json!({"url": "http://127.0.0.1:9/hook", "secret": "a-receiver-secret-0123", "events": ["*"]}),
+        )
+        .await
+        .id();
     let town1 = w.town1.clone();
     let new_cadre = move |i: usize| {
         json!({"name": "新人", "phone": format!("1370000000{i}"), "role": "cadre",
@@ -221,6 +229,28 @@ async fn every_endpoint_for_every_role() {
             "/compliance".into(),
             Box::new(none),
             [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/webhooks".into(),
+            Box::new(none),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/webhooks".into(),
+            Box::new(|_| {
+                Some(
+                    json!({"url": "http://127.0.0.1:9/hook", "secret": "a-receiver-secret-0123", "events": ["*"]}),
+                )
+            }),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            format!("/webhooks/{webhook}"),
+            Box::new(|_| Some(json!({"active": true}))),
+            [200, 403, 403, 403, 403, 401],
         ),
         (
             Method::POST,

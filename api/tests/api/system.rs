@@ -67,6 +67,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/work-orders/{id}/extensions/{eid}/decision"),
     ("get", "/api/v1/webhooks"),
     ("post", "/api/v1/webhooks"),
+    ("patch", "/api/v1/webhooks/{id}"),
 ];
 
 #[tokio::test]

@@ -180,6 +180,65 @@ async fn events_reach_a_receiver_signed_retried_and_once() {
         .filter(|e| e["kind"] == "escalated")
         .count();
     assert_eq!(escalations, 1);
+
+    // Paused, the webhook gets no events; resumed, it gets the next ones.
+    let hook_path = format!("/webhooks/{}", hook.id());
+    assert_eq!(
+        app.patch(&hook_path, &w.sup1_token, json!({"active": false}))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.patch(
+            "/webhooks/no-such-hook",
+            &app.admin,
+            json!({"active": false})
+        )
+        .await
+        .status,
+        404
+    );
+    let paused = app
+        .patch(&hook_path, &app.admin, json!({"active": false}))
+        .await;
+    assert_eq!(paused.status, 200, "{:?}", paused.body);
+    assert_eq!(paused.body["active"], false);
+    let file = |title: &str| {
+        json!({"category": "road", "title": title, "description": "请处理", "village_id": w.village1,
+               "lat": CENTRE.0, "lon": CENTRE.1, "source": "villager"})
+    };
+    let unheard = app
+        .post("/work-orders", &w.villager1_token, file("暂停时提交"))
+        .await
+        .id();
+    let resumed = app
+        .patch(&hook_path, &app.admin, json!({"active": true}))
+        .await;
+    assert_eq!(resumed.body["active"], true);
+    let heard = app
+        .post("/work-orders", &w.villager1_token, file("恢复后提交"))
+        .await
+        .id();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let order_ids = loop {
+        let ids: Vec<String> = acked(&log, "work_order.created", deadline)
+            .await
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["work_order"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if ids.contains(&heard) || Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(order_ids.contains(&heard), "{order_ids:?}");
+    assert!(!order_ids.contains(&unheard), "{order_ids:?}");
 }
 
 #[tokio::test]
@@ -214,8 +273,10 @@ async fn resolved_orders_nobody_rates_close_after_seven_days() {
     let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
     let mut conn = db.conn().unwrap();
     let in_six_days = chrono::Utc::now() + chrono::Duration::days(6);
-    conn.write(|conn| minqing_api::jobs::watch_deadlines(conn, in_six_days))
-        .unwrap();
+    conn.write(|conn| {
+        minqing_api::jobs::watch_deadlines(conn, in_six_days, chrono_tz::Asia::Shanghai)
+    })
+    .unwrap();
     assert_eq!(
         app.get(&format!("/work-orders/{id}"), &w.sup1_token)
             .await
@@ -223,8 +284,10 @@ async fn resolved_orders_nobody_rates_close_after_seven_days() {
         "resolved"
     );
     let in_eight_days = chrono::Utc::now() + chrono::Duration::days(8);
-    conn.write(|conn| minqing_api::jobs::watch_deadlines(conn, in_eight_days))
-        .unwrap();
+    conn.write(|conn| {
+        minqing_api::jobs::watch_deadlines(conn, in_eight_days, chrono_tz::Asia::Shanghai)
+    })
+    .unwrap();
     let detail = app.get(&format!("/work-orders/{id}"), &w.sup1_token).await;
     assert_eq!(detail.body["status"], "closed");
     let last = detail.body["timeline"]
@@ -237,8 +300,10 @@ async fn resolved_orders_nobody_rates_close_after_seven_days() {
     assert_eq!(last["actor_kind"], "system");
     assert_eq!(last["data"]["unrated"], true);
     // A second run changes nothing more.
-    conn.write(|conn| minqing_api::jobs::watch_deadlines(conn, in_eight_days))
-        .unwrap();
+    conn.write(|conn| {
+        minqing_api::jobs::watch_deadlines(conn, in_eight_days, chrono_tz::Asia::Shanghai)
+    })
+    .unwrap();
     let again = app.get(&format!("/work-orders/{id}"), &w.sup1_token).await;
     assert_eq!(
         again.body["timeline"].as_array().unwrap().len(),

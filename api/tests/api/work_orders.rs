@@ -770,6 +770,24 @@ async fn compliance_rates_follow_the_definitions() {
             .status,
         422
     );
+
+    // The daily counts kept as orders changed equal a count from scratch (as the server
+    // makes after a change of time zone).
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    for zone in [
+        chrono_tz::UTC,
+        minqing_api::config::Config::default().timezone,
+    ] {
+        minqing_api::db::compliance::keep_daily_counts_in(&mut conn, zone).unwrap();
+    }
+    for (query, before) in [
+        ("/compliance", &by_unit),
+        ("/compliance?group_by=village", &by_village),
+        ("/compliance?group_by=assignee", &by_assignee),
+    ] {
+        assert_eq!(&app.get(query, &w.sup1_token).await.body, before, "{query}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,800 @@
+//! Scoring: schemes and their versions, ratings, recusals, adjustments, vetoes, closed
+//! periods with their frozen rows, records, and the metrics of DESIGN §2.6 — one query per
+//! family of numbers for a whole category.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
+
+use super::schema::{
+    score_snapshots, scoring_adjustments, scoring_periods, scoring_ratings, scoring_records,
+    scoring_recusals, scoring_scheme_versions, scoring_schemes, scoring_vetoes, users,
+};
+use super::{db_run, DbConn};
+use crate::domain::compliance::{rates, DailyCounts};
+use crate::domain::scoring::{Metric, MetricValues};
+use crate::error::ApiResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scoring_schemes)]
+pub struct SchemeRow {
+    pub id: String,
+    pub name: String,
+    pub cadre_category: String,
+    pub period_kind: String,
+    pub version: i32,
+    pub body: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Stores a scheme's current version (new or changed) and keeps that version for the
+/// periods scored with it. An active scheme retires the one active before it for the same
+/// category and period kind.
+pub fn save_scheme(conn: &mut DbConn, row: &SchemeRow) -> ApiResult<()> {
+    db_run!(conn, |c| {
+        if row.active {
+            diesel::update(
+                scoring_schemes::table
+                    .filter(scoring_schemes::cadre_category.eq(&row.cadre_category))
+                    .filter(scoring_schemes::period_kind.eq(&row.period_kind))
+                    .filter(scoring_schemes::id.ne(&row.id)),
+            )
+            .set(scoring_schemes::active.eq(false))
+            .execute(c)?;
+        }
+        diesel::insert_into(scoring_schemes::table)
+            .values(row)
+            .on_conflict(scoring_schemes::id)
+            .do_update()
+            .set(row)
+            .execute(c)?;
+        diesel::insert_into(scoring_scheme_versions::table)
+            .values((
+                scoring_scheme_versions::scheme_id.eq(&row.id),
+                scoring_scheme_versions::version.eq(row.version),
+                scoring_scheme_versions::body.eq(&row.body),
+                scoring_scheme_versions::created_at.eq(row.updated_at),
+            ))
+            .execute(c)?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
+}
+
+pub fn find_scheme(conn: &mut DbConn, id: &str) -> ApiResult<Option<SchemeRow>> {
+    Ok(db_run!(conn, |c| scoring_schemes::table
+        .find(id)
+        .select(SchemeRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn list_schemes(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<SchemeRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = scoring_schemes::table
+            .select(SchemeRow::as_select())
+            .order(scoring_schemes::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(scoring_schemes::id.gt(after));
+        }
+        q.load(c)
+    })?)
+}
+
+pub fn active_scheme(
+    conn: &mut DbConn,
+    category: &str,
+    period_kind: &str,
+) -> ApiResult<Option<SchemeRow>> {
+    Ok(db_run!(conn, |c| scoring_schemes::table
+        .filter(scoring_schemes::cadre_category.eq(category))
+        .filter(scoring_schemes::period_kind.eq(period_kind))
+        .filter(scoring_schemes::active.eq(true))
+        .select(SchemeRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn any_scheme(conn: &mut DbConn) -> ApiResult<bool> {
+    Ok(db_run!(conn, |c| diesel::select(diesel::dsl::exists(
+        scoring_schemes::table.select(scoring_schemes::id)
+    ))
+    .get_result(c))?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scoring_ratings)]
+pub struct RatingRow {
+    pub period: String,
+    pub ratee_id: String,
+    pub rater_id: String,
+    pub rater_group: String,
+    pub score: f64,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn save_rating(conn: &mut DbConn, row: &RatingRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(scoring_ratings::table)
+        .values(row)
+        .on_conflict((
+            scoring_ratings::period,
+            scoring_ratings::ratee_id,
+            scoring_ratings::rater_id
+        ))
+        .do_update()
+        .set(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Every rating of a period: (ratee, rater group, score).
+pub fn ratings_of(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, String, f64)>> {
+    Ok(db_run!(conn, |c| scoring_ratings::table
+        .filter(scoring_ratings::period.eq(period))
+        .select((
+            scoring_ratings::ratee_id,
+            scoring_ratings::rater_group,
+            scoring_ratings::score
+        ))
+        .load(c))?)
+}
+
+pub fn is_recused(conn: &mut DbConn, rater_id: &str, ratee_id: &str) -> ApiResult<bool> {
+    Ok(db_run!(conn, |c| diesel::select(diesel::dsl::exists(
+        scoring_recusals::table.find((rater_id, ratee_id))
+    ))
+    .get_result(c))?)
+}
+
+pub fn save_recusal(
+    conn: &mut DbConn,
+    (rater_id, ratee_id): (&str, &str),
+    reason: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(scoring_recusals::table)
+        .values((
+            scoring_recusals::rater_id.eq(rater_id),
+            scoring_recusals::ratee_id.eq(ratee_id),
+            scoring_recusals::reason.eq(reason),
+            scoring_recusals::created_by.eq(by),
+            scoring_recusals::created_at.eq(at),
+        ))
+        .on_conflict((scoring_recusals::rater_id, scoring_recusals::ratee_id))
+        .do_update()
+        .set((
+            scoring_recusals::reason.eq(reason),
+            scoring_recusals::created_by.eq(by),
+            scoring_recusals::created_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scoring_adjustments)]
+pub struct AdjustmentRow {
+    pub id: String,
+    pub user_id: String,
+    pub period: String,
+    pub centipoints: i64,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_adjustment(conn: &mut DbConn, row: &AdjustmentRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(scoring_adjustments::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn find_adjustment(conn: &mut DbConn, id: &str) -> ApiResult<Option<AdjustmentRow>> {
+    Ok(db_run!(conn, |c| scoring_adjustments::table
+        .find(id)
+        .select(AdjustmentRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Signs an adjustment off; false when someone did already.
+pub fn approve_adjustment(
+    conn: &mut DbConn,
+    id: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        scoring_adjustments::table
+            .find(id)
+            .filter(scoring_adjustments::approved_by.is_null())
+    )
+    .set((
+        scoring_adjustments::approved_by.eq(by),
+        scoring_adjustments::approved_at.eq(at),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// The approved adjustments of a period: (user, centipoints).
+pub fn approved_adjustments(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, i64)>> {
+    Ok(db_run!(conn, |c| scoring_adjustments::table
+        .filter(scoring_adjustments::period.eq(period))
+        .filter(scoring_adjustments::approved_by.is_not_null())
+        .select((
+            scoring_adjustments::user_id,
+            scoring_adjustments::centipoints
+        ))
+        .load(c))?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scoring_vetoes)]
+pub struct VetoRow {
+    pub id: String,
+    pub user_id: String,
+    pub period: String,
+    pub area: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_veto(conn: &mut DbConn, row: &VetoRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(scoring_vetoes::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The vetoes of a period: (user, area).
+pub fn vetoes_of(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, String)>> {
+    Ok(db_run!(conn, |c| scoring_vetoes::table
+        .filter(scoring_vetoes::period.eq(period))
+        .select((scoring_vetoes::user_id, scoring_vetoes::area))
+        .load(c))?)
+}
+
+/// When the period was closed, if it was.
+pub fn closed_at(conn: &mut DbConn, period: &str) -> ApiResult<Option<NaiveDateTime>> {
+    Ok(db_run!(conn, |c| scoring_periods::table
+        .find(period)
+        .select(scoring_periods::closed_at)
+        .first(c)
+        .optional())?)
+}
+
+/// Marks the period closed; false when it already was.
+pub fn close_period(
+    conn: &mut DbConn,
+    period: &str,
+    at: NaiveDateTime,
+    by: &str,
+) -> ApiResult<bool> {
+    let inserted = db_run!(conn, |c| diesel::insert_into(scoring_periods::table)
+        .values((
+            scoring_periods::period.eq(period),
+            scoring_periods::closed_at.eq(at),
+            scoring_periods::closed_by.eq(by),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = score_snapshots)]
+pub struct SnapshotRow {
+    pub period: String,
+    pub user_id: String,
+    pub cadre_category: String,
+    pub scheme_id: String,
+    pub scheme_version: i32,
+    pub rank: i32,
+    pub bottom_streak: i32,
+    pub body: String,
+}
+
+pub fn insert_snapshots(conn: &mut DbConn, rows: &[SnapshotRow]) -> ApiResult<()> {
+    for chunk in rows.chunks(500) {
+        db_run!(conn, |c| diesel::insert_into(score_snapshots::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A closed period's frozen rows of one category, best first.
+pub fn snapshots(conn: &mut DbConn, period: &str, category: &str) -> ApiResult<Vec<SnapshotRow>> {
+    Ok(db_run!(conn, |c| score_snapshots::table
+        .filter(score_snapshots::period.eq(period))
+        .filter(score_snapshots::cadre_category.eq(category))
+        .order((score_snapshots::rank, score_snapshots::user_id))
+        .select(SnapshotRow::as_select())
+        .load(c))?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scoring_records)]
+pub struct RecordRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub period: String,
+    pub reason: String,
+    pub rectify_by: Option<NaiveDate>,
+    pub evidence: Option<String>,
+    pub cleared_at: Option<NaiveDateTime>,
+    pub cleared_by: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_records(conn: &mut DbConn, rows: &[RecordRow]) -> ApiResult<()> {
+    for chunk in rows.chunks(500) {
+        db_run!(conn, |c| diesel::insert_into(scoring_records::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+pub fn find_record(conn: &mut DbConn, id: &str) -> ApiResult<Option<RecordRow>> {
+    Ok(db_run!(conn, |c| scoring_records::table
+        .find(id)
+        .select(RecordRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Records of one user, or of every user under a subtree (path prefix), in id order.
+pub fn list_records(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    within: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<RecordRow>> {
+    let within = within.map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = scoring_records::table
+            .select(RecordRow::as_select())
+            .order(scoring_records::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(user) = user_id {
+            q = q.filter(scoring_records::user_id.eq(user));
+        }
+        if let Some(prefix) = &within {
+            q = q.filter(
+                scoring_records::user_id.eq_any(
+                    users::table
+                        .inner_join(super::schema::org_units::table)
+                        .filter(super::schema::org_units::path.like(prefix))
+                        .select(users::id),
+                ),
+            );
+        }
+        if let Some(after) = after {
+            q = q.filter(scoring_records::id.gt(after));
+        }
+        q.load(c)
+    })?)
+}
+
+/// Records a rectification; false when the record was cleared already.
+pub fn clear_record(
+    conn: &mut DbConn,
+    id: &str,
+    evidence: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        scoring_records::table
+            .find(id)
+            .filter(scoring_records::cleared_at.is_null())
+    )
+    .set((
+        scoring_records::evidence.eq(evidence),
+        scoring_records::cleared_at.eq(at),
+        scoring_records::cleared_by.eq(by),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Users with a record of `kind` for `period`.
+pub fn users_with_record(
+    conn: &mut DbConn,
+    period: &str,
+    kind: &str,
+) -> ApiResult<HashSet<String>> {
+    Ok(db_run!(conn, |c| scoring_records::table
+        .filter(scoring_records::period.eq(period))
+        .filter(scoring_records::kind.eq(kind))
+        .select(scoring_records::user_id)
+        .load::<String>(c))?
+    .into_iter()
+    .collect())
+}
+
+/// Per user, over the periods of `year`: (achievement records, problem records not cleared).
+pub fn year_record_counts(conn: &mut DbConn, year: i32) -> ApiResult<HashMap<String, (u32, u32)>> {
+    let rows: Vec<(String, String, Option<NaiveDateTime>)> =
+        db_run!(conn, |c| scoring_records::table
+            .filter(scoring_records::period.like(format!("{year}%")))
+            .select((
+                scoring_records::user_id,
+                scoring_records::kind,
+                scoring_records::cleared_at
+            ))
+            .load(c))?;
+    let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
+    for (user, kind, cleared) in rows {
+        let entry = counts.entry(user).or_default();
+        match kind.as_str() {
+            "achievement" => entry.0 += 1,
+            "problem" if cleared.is_none() => entry.1 += 1,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// The previous closed period's bottom streaks, for the consecutive-statement rule.
+pub fn bottom_streaks(conn: &mut DbConn, period: &str) -> ApiResult<HashMap<String, u32>> {
+    Ok(db_run!(conn, |c| score_snapshots::table
+        .filter(score_snapshots::period.eq(period))
+        .filter(score_snapshots::bottom_streak.gt(0))
+        .select((score_snapshots::user_id, score_snapshots::bottom_streak))
+        .load::<(String, i32)>(c))?
+    .into_iter()
+    .map(|(u, n)| (u, u32::try_from(n).unwrap_or(0)))
+    .collect())
+}
+
+/// The cadres of a category, as scored: (id, name, org unit path).
+pub fn cadres_of(conn: &mut DbConn, category: &str) -> ApiResult<Vec<(String, String, String)>> {
+    use super::schema::org_units;
+    Ok(db_run!(conn, |c| users::table
+        .inner_join(org_units::table)
+        .filter(users::role.eq("cadre"))
+        .filter(users::active.eq(true))
+        .filter(users::cadre_category.eq(category))
+        .order(users::id)
+        .select((users::id, users::name, org_units::path))
+        .load(c))?)
+}
+
+/// The bounds of a period: its local days, the UTC instants of their start and end, and the
+/// instant "overdue" is judged at (the period's end, or now while it runs).
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodBounds {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub cutoff: NaiveDateTime,
+}
+
+#[derive(Debug, QueryableByName)]
+struct CheckinCount {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    standing: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    days: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct UserCount {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct AssigneeDays {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(sql_type = BigInt)]
+    assigned: i64,
+    #[diesel(sql_type = BigInt)]
+    accepted_within_24h: i64,
+    #[diesel(sql_type = BigInt)]
+    first_resolved: i64,
+    #[diesel(sql_type = BigInt)]
+    first_resolved_on_time: i64,
+    #[diesel(sql_type = BigInt)]
+    rated: i64,
+    #[diesel(sql_type = BigInt)]
+    rating_sum: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue_resolved: i64,
+}
+
+const COUNTS: &str = "('accepted', 'approved')";
+
+/// Orders assigned to a cadre that were overdue at the cutoff: due before it and not resolved
+/// by then (or open again now, reopened by an unsatisfied reporter).
+const OVERDUE_AT_CUTOFF: &str = "w.assignee_id IS NOT NULL AND w.due_at < $1
+    AND w.status <> 'rejected'
+    AND (w.first_resolved_at IS NULL OR w.first_resolved_at > $1
+         OR w.status IN ('submitted', 'assigned', 'in_progress', 'reopened'))";
+
+/// The metrics of DESIGN §2.6 for every user in `who`, one query per family: check-ins,
+/// stays, orders collected, orders handled (from the daily counts), orders overdue.
+pub fn metrics(
+    conn: &mut DbConn,
+    who: &HashSet<String>,
+    b: &PeriodBounds,
+) -> ApiResult<HashMap<String, MetricValues>> {
+    let checkins_sql = format!(
+        "SELECT c.user_id AS user_id, c.kind AS kind,
+                CASE WHEN c.status IN {COUNTS} THEN 'counts' ELSE c.status END AS standing,
+                COUNT(*) AS n, COUNT(DISTINCT c.night_date) AS days
+         FROM checkins c WHERE c.night_date >= $1 AND c.night_date <= $2
+         GROUP BY c.user_id, c.kind, CASE WHEN c.status IN {COUNTS} THEN 'counts' ELSE c.status END"
+    );
+    let stays_sql = format!(
+        "SELECT s.user_id AS user_id, COUNT(*) AS n
+         FROM stays s JOIN checkins a ON a.id = s.start_id JOIN checkins e ON e.id = s.end_id
+         WHERE s.night_date >= $1 AND s.night_date <= $2 AND a.status IN {COUNTS} AND e.status IN {COUNTS}
+         GROUP BY s.user_id"
+    );
+    let collected_sql = "SELECT w.created_by AS user_id, COUNT(*) AS n FROM work_orders w
+         WHERE w.created_at >= $1 AND w.created_at < $2 AND w.created_by IS NOT NULL
+         GROUP BY w.created_by";
+    let sum = |c: &str| format!("CAST(COALESCE(SUM(d.{c}), 0) AS BIGINT) AS {c}");
+    let handled_sql = format!(
+        "SELECT d.assignee_id AS user_id, {}, {}, {}, {}, {}, {}, {}
+         FROM work_order_daily d WHERE d.day >= $1 AND d.day <= $2 AND d.assignee_id <> ''
+         GROUP BY d.assignee_id",
+        sum("assigned"),
+        sum("accepted_within_24h"),
+        sum("first_resolved"),
+        sum("first_resolved_on_time"),
+        sum("rated"),
+        sum("rating_sum"),
+        sum("overdue_resolved"),
+    );
+    let overdue_sql = format!(
+        "SELECT w.assignee_id AS user_id, COUNT(*) AS n FROM work_orders w
+         WHERE {OVERDUE_AT_CUTOFF} GROUP BY w.assignee_id"
+    );
+    let (checkins, stays, collected, handled, overdue) = db_run!(conn, |c| {
+        let checkins: Vec<CheckinCount> = diesel::sql_query(checkins_sql.as_str())
+            .bind::<Date, _>(b.first)
+            .bind::<Date, _>(b.last)
+            .load(c)?;
+        let stays: Vec<UserCount> = diesel::sql_query(stays_sql.as_str())
+            .bind::<Date, _>(b.first)
+            .bind::<Date, _>(b.last)
+            .load(c)?;
+        let collected: Vec<UserCount> = diesel::sql_query(collected_sql)
+            .bind::<Timestamp, _>(b.start)
+            .bind::<Timestamp, _>(b.end)
+            .load(c)?;
+        let handled: Vec<AssigneeDays> = diesel::sql_query(handled_sql.as_str())
+            .bind::<Date, _>(b.first)
+            .bind::<Date, _>(b.last)
+            .load(c)?;
+        let overdue: Vec<UserCount> = diesel::sql_query(overdue_sql.as_str())
+            .bind::<Timestamp, _>(b.cutoff)
+            .load(c)?;
+        Ok::<_, diesel::result::Error>((checkins, stays, collected, handled, overdue))
+    })?;
+
+    let mut values: HashMap<String, MetricValues> = who
+        .iter()
+        .map(|u| (u.clone(), MetricValues::default()))
+        .collect();
+    let count = |n: i64| Some(n as f64);
+    let mut add = |user: &str, metric: Metric, n: f64| {
+        if let Some(v) = values.get_mut(user) {
+            let before = v.get(metric).unwrap_or(0.0);
+            v.set(metric, Some(before + n));
+        }
+    };
+    for r in &checkins {
+        let night = match r.kind.as_str() {
+            "night_study" => Some(Metric::NightStudy),
+            "night_visit" => Some(Metric::NightVisit),
+            "night_discussion" => Some(Metric::NightDiscussion),
+            "night_help" => Some(Metric::NightHelp),
+            _ => None,
+        };
+        match (r.standing.as_str(), night, r.kind.as_str()) {
+            ("counts", Some(metric), _) => {
+                add(&r.user_id, metric, r.n as f64);
+                add(&r.user_id, Metric::FourNights, r.n as f64);
+            }
+            ("counts", None, "work_log") => add(&r.user_id, Metric::WorkLogDays, r.days as f64),
+            ("rejected", _, _) => add(&r.user_id, Metric::RejectedCheckins, r.n as f64),
+            _ => {}
+        }
+    }
+    for r in &stays {
+        add(&r.user_id, Metric::Stays, r.n as f64);
+    }
+    for r in &collected {
+        add(&r.user_id, Metric::WorkOrdersCollected, r.n as f64);
+    }
+    for r in &overdue {
+        add(&r.user_id, Metric::WorkOrdersOverdue, r.n as f64);
+    }
+    for r in &handled {
+        let Some(v) = values.get_mut(&r.user_id) else {
+            continue;
+        };
+        let days = DailyCounts {
+            assigned: r.assigned,
+            accepted_within_24h: r.accepted_within_24h,
+            first_resolved: r.first_resolved,
+            first_resolved_on_time: r.first_resolved_on_time,
+            rated: r.rated,
+            rating_sum: r.rating_sum,
+            overdue_resolved: r.overdue_resolved,
+            ..DailyCounts::default()
+        };
+        let rates = rates(&days.into_counts(0));
+        v.set(Metric::WorkOrdersResolved, count(r.first_resolved));
+        v.set(Metric::WorkOrdersOnTimeRate, rates.on_time_rate);
+        v.set(Metric::ResponseRate, rates.response_rate);
+        v.set(
+            Metric::AvgSatisfaction,
+            rates.avg_satisfaction.map(|s| s / 100.0),
+        );
+        let overdue = v.get(Metric::WorkOrdersOverdue).unwrap_or(0.0);
+        v.set(
+            Metric::WorkOrdersOverdue,
+            Some(overdue + r.overdue_resolved as f64),
+        );
+    }
+    Ok(values)
+}
+
+#[derive(Debug, QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The ids of the records one metric of one user was counted from (at most 500).
+pub fn evidence(
+    conn: &mut DbConn,
+    user_id: &str,
+    metric: Metric,
+    b: &PeriodBounds,
+) -> ApiResult<Vec<String>> {
+    let checkins = |kinds: &str, statuses: &str| {
+        format!(
+            "SELECT c.id AS id FROM checkins c WHERE c.user_id = $1 AND c.night_date >= $2
+             AND c.night_date <= $3 AND c.kind IN {kinds} AND c.status IN {statuses}
+             ORDER BY c.recorded_at, c.id LIMIT 500"
+        )
+    };
+    let orders = |condition: &str| {
+        format!(
+            "SELECT w.id AS id FROM work_orders w WHERE w.assignee_id = $1 AND {condition}
+             ORDER BY w.created_at, w.id LIMIT 500"
+        )
+    };
+    enum Binds {
+        Days,
+        Instants,
+        Cutoff,
+    }
+    let all_nights = "('night_study', 'night_visit', 'night_discussion', 'night_help')";
+    let (sql, binds) = match metric {
+        Metric::NightStudy => (checkins("('night_study')", COUNTS), Binds::Days),
+        Metric::NightVisit => (checkins("('night_visit')", COUNTS), Binds::Days),
+        Metric::NightDiscussion => (checkins("('night_discussion')", COUNTS), Binds::Days),
+        Metric::NightHelp => (checkins("('night_help')", COUNTS), Binds::Days),
+        Metric::FourNights => (checkins(all_nights, COUNTS), Binds::Days),
+        Metric::WorkLogDays => (checkins("('work_log')", COUNTS), Binds::Days),
+        Metric::RejectedCheckins => (
+            "SELECT c.id AS id FROM checkins c WHERE c.user_id = $1 AND c.night_date >= $2
+             AND c.night_date <= $3 AND c.status = 'rejected' ORDER BY c.recorded_at, c.id LIMIT 500"
+                .to_string(),
+            Binds::Days,
+        ),
+        Metric::Stays => (
+            format!(
+                "SELECT s.id AS id FROM stays s JOIN checkins a ON a.id = s.start_id
+                 JOIN checkins e ON e.id = s.end_id WHERE s.user_id = $1 AND s.night_date >= $2
+                 AND s.night_date <= $3 AND a.status IN {COUNTS} AND e.status IN {COUNTS}
+                 ORDER BY s.night_date, s.id LIMIT 500"
+            ),
+            Binds::Days,
+        ),
+        Metric::WorkOrdersCollected => (
+            "SELECT w.id AS id FROM work_orders w WHERE w.created_by = $1 AND w.created_at >= $2
+             AND w.created_at < $3 ORDER BY w.created_at, w.id LIMIT 500"
+                .to_string(),
+            Binds::Instants,
+        ),
+        Metric::WorkOrdersResolved | Metric::WorkOrdersOnTimeRate => (
+            orders("w.first_resolved_at >= $2 AND w.first_resolved_at < $3"),
+            Binds::Instants,
+        ),
+        Metric::ResponseRate => (
+            orders("w.assigned_at >= $2 AND w.assigned_at < $3"),
+            Binds::Instants,
+        ),
+        Metric::AvgSatisfaction => (
+            orders("w.rated_at >= $2 AND w.rated_at < $3 AND w.rating IS NOT NULL"),
+            Binds::Instants,
+        ),
+        Metric::WorkOrdersOverdue => (
+            format!(
+                "SELECT w.id AS id FROM work_orders w WHERE w.assignee_id = $2 AND (({})
+                 OR (w.first_resolved_at >= $3 AND w.first_resolved_at < $4
+                     AND w.first_resolved_at > w.original_due_at))
+                 ORDER BY w.created_at, w.id LIMIT 500",
+                OVERDUE_AT_CUTOFF
+            ),
+            Binds::Cutoff,
+        ),
+    };
+    let ids: Vec<Id> = db_run!(conn, |c| match binds {
+        Binds::Days => diesel::sql_query(sql.as_str())
+            .bind::<Text, _>(user_id)
+            .bind::<Date, _>(b.first)
+            .bind::<Date, _>(b.last)
+            .load(c),
+        Binds::Instants => diesel::sql_query(sql.as_str())
+            .bind::<Text, _>(user_id)
+            .bind::<Timestamp, _>(b.start)
+            .bind::<Timestamp, _>(b.end)
+            .load(c),
+        Binds::Cutoff => diesel::sql_query(sql.as_str())
+            .bind::<Timestamp, _>(b.cutoff)
+            .bind::<Text, _>(user_id)
+            .bind::<Timestamp, _>(b.start)
+            .bind::<Timestamp, _>(b.end)
+            .load(c),
+    })?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// A staff member (cadre or supervisor) whose unit lies under `town_path`: (role, rater group,
+/// unit path); `None` when there is no such person there.
+pub fn staff_in(
+    conn: &mut DbConn,
+    user_id: &str,
+    town_path: &str,
+) -> ApiResult<Option<(String, Option<String>, String)>> {
+    use super::schema::org_units;
+    let prefix = format!("{town_path}%");
+    Ok(db_run!(conn, |c| users::table
+        .inner_join(org_units::table)
+        .filter(users::id.eq(user_id))
+        .filter(users::role.eq_any(["cadre", "supervisor"]))
+        .filter(users::active.eq(true))
+        .filter(org_units::path.like(&prefix))
+        .select((users::role, users::rater_group, org_units::path))
+        .first::<(String, Option<String>, String)>(c)
+        .optional())?)
+}

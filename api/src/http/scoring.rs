@@ -1,0 +1,1366 @@
+//! Performance scoring (DESIGN §2.5–2.6): schemes, democratic evaluation, adjustments,
+//! vetoes, ranked scores with their explanation, closing a period, records, CSV export.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::header;
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use minqing_protocol::{
+    Adjustment, CadreCategory, DemocraticPart, NewAdjustment, NewRating, NewVeto, Page,
+    PeriodClosure, Problem, RaterGroup, Rating, Rectification, Recusal, ScoreLine, ScoreRow,
+    ScoringRecord, ScoringScheme, Veto,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::extract::{required_note, Authenticated, JsonBody};
+use super::paging::Paging;
+use super::State;
+use crate::db::models::{enum_text, parse_enum, utc};
+use crate::db::scoring::{self as store, PeriodBounds, SchemeRow, SnapshotRow};
+use crate::db::{new_id, org, users, DbConn};
+use crate::domain::access::{authorize_record, reach, Action, Actor, Reach};
+use crate::domain::people::default_rater_group;
+use crate::domain::scoring::{
+    check_adjustment_approval, check_adjustment_points, check_rating, consequences,
+    default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
+    ApprovalRefusal, CadreInput, Metric, Period, PeriodKind, PreviousPeriod, RatingRefusal, Scheme,
+    Score, VetoArea,
+};
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_schemes)
+        .service(create_scheme)
+        .service(get_scheme)
+        .service(put_scheme)
+        .service(put_rating)
+        .service(put_recusal)
+        .service(create_adjustment)
+        .service(approve_adjustment)
+        .service(create_veto)
+        .service(close_period)
+        .service(export_scores)
+        .service(list_scores)
+        .service(get_score)
+        .service(list_records)
+        .service(rectify_record);
+}
+
+const CATEGORIES: [CadreCategory; 3] = [
+    CadreCategory::Leadership,
+    CadreCategory::Organ,
+    CadreCategory::Village,
+];
+
+// ---- Schemes ----
+
+fn scheme_wire(row: &SchemeRow) -> ApiResult<ScoringScheme> {
+    Ok(ScoringScheme {
+        id: row.id.clone(),
+        version: row.version,
+        active: row.active,
+        scheme: serde_json::from_str(&row.body)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored scheme {}: {e}", row.id)))?,
+        updated_at: utc(row.updated_at),
+    })
+}
+
+fn parse_stored(row: &SchemeRow) -> ApiResult<Scheme> {
+    let value: serde_json::Value = serde_json::from_str(&row.body)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored scheme {}: {e}", row.id)))?;
+    Scheme::parse(&value).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("stored scheme {} no longer parses", row.id))
+    })
+}
+
+fn scheme_row(id: String, version: i32, scheme: &Scheme, now: NaiveDateTime) -> SchemeRow {
+    SchemeRow {
+        id,
+        name: scheme.name.clone(),
+        cadre_category: enum_text(&scheme.cadre_category),
+        period_kind: scheme.period.as_str().to_string(),
+        version,
+        body: scheme.to_json().to_string(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Seeds the default schemes (DESIGN §2.5) into a database that has none.
+pub fn seed_default_schemes(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<()> {
+    conn.write(|conn| {
+        if store::any_scheme(conn)? {
+            return Ok(());
+        }
+        for scheme in default_schemes() {
+            store::save_scheme(conn, &scheme_row(new_id(), 1, &scheme, now.naive_utc()))?;
+        }
+        Ok(())
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Scoring schemes (admin), in id order.
+#[utoipa::path(tag = "scoring", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ScoringScheme>), (status = 403, body = Problem)))]
+#[get("/scoring/schemes")]
+async fn list_schemes(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<ListQuery>,
+) -> ApiResult<web::Json<Page<ScoringScheme>>> {
+    reach(&actor.0, Action::ManageScoring)?;
+    let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
+    let (after, limit) = (paging.after.clone(), paging.fetch());
+    let rows = state
+        .db
+        .run(move |conn| store::list_schemes(conn, after.as_deref(), limit))
+        .await?;
+    let items = rows
+        .iter()
+        .map(scheme_wire)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(web::Json(paging.page(items, |s| s.id.clone())))
+}
+
+/// Adds a scheme (admin), checked field by field; it becomes the active one of its cadre
+/// category and period kind.
+#[utoipa::path(tag = "scoring", request_body = Object, security(("bearer" = [])), responses(
+    (status = 201, body = ScoringScheme), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[post("/scoring/schemes")]
+async fn create_scheme(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<serde_json::Value>,
+) -> ApiResult<HttpResponse> {
+    reach(&actor.0, Action::ManageScoring)?;
+    let scheme = Scheme::parse(&body.0).map_err(ApiError::Invalid)?;
+    let row = scheme_row(new_id(), 1, &scheme, Utc::now().naive_utc());
+    let shown = scheme_wire(&row)?;
+    state
+        .db
+        .run(move |conn| conn.write(|conn| store::save_scheme(conn, &row)))
+        .await?;
+    Ok(HttpResponse::Created().json(shown))
+}
+
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = ScoringScheme), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/scoring/schemes/{id}")]
+async fn get_scheme(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ScoringScheme>> {
+    reach(&actor.0, Action::ManageScoring)?;
+    let id = id.into_inner();
+    let row = state
+        .db
+        .run(move |conn| store::find_scheme(conn, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("scheme"))?;
+    Ok(web::Json(scheme_wire(&row)?))
+}
+
+/// Replaces a scheme (admin) with a new version, which becomes active; periods closed
+/// already keep the version they were scored with.
+#[utoipa::path(tag = "scoring", request_body = Object, security(("bearer" = [])), responses(
+    (status = 200, body = ScoringScheme), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[put("/scoring/schemes/{id}")]
+async fn put_scheme(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<serde_json::Value>,
+) -> ApiResult<web::Json<ScoringScheme>> {
+    reach(&actor.0, Action::ManageScoring)?;
+    let scheme = Scheme::parse(&body.0).map_err(ApiError::Invalid)?;
+    let id = id.into_inner();
+    let now = Utc::now().naive_utc();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let old =
+                    store::find_scheme(conn, &id)?.ok_or_else(|| ApiError::not_found("scheme"))?;
+                let mut row = scheme_row(id.clone(), old.version + 1, &scheme, now);
+                row.created_at = old.created_at;
+                store::save_scheme(conn, &row)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(web::Json(scheme_wire(&row)?))
+}
+
+// ---- Ratings, recusals, adjustments, vetoes ----
+
+fn parse_period(text: &str) -> ApiResult<Period> {
+    Period::parse(text).map_err(|e| ApiError::Invalid(vec![e]))
+}
+
+fn period_closed(conn: &mut DbConn, period: Period) -> ApiResult<bool> {
+    Ok(store::closed_at(conn, &period.to_string())?.is_some())
+}
+
+fn closed_conflict(period: Period) -> ApiError {
+    ApiError::Conflict(format!("period {period} is closed; its scores are frozen"))
+}
+
+/// A staff member within the actor's reach for `action`, with their unit path; others are
+/// answered as missing.
+fn staff_within(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: Action,
+    user_id: &str,
+) -> ApiResult<String> {
+    let found = users::find_with_path(conn, user_id)?
+        .filter(|(u, _)| matches!(u.role.as_str(), "cadre" | "supervisor"));
+    let Some((user, path)) = found else {
+        return Err(ApiError::not_found("staff member"));
+    };
+    authorize_record(actor, action, path.as_deref(), &user.id)?;
+    path.ok_or_else(|| ApiError::not_found("staff member"))
+}
+
+/// Rates a colleague of one's town for a period (民主测评), 0–100; a second rating by the
+/// same rater replaces the first until the period closes.
+#[utoipa::path(tag = "scoring", request_body = NewRating, security(("bearer" = [])), responses(
+    (status = 200, body = Rating), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[put("/scoring/ratings")]
+async fn put_rating(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<NewRating>,
+) -> ApiResult<web::Json<Rating>> {
+    let actor = actor.0;
+    reach(&actor, Action::RateColleagues)?;
+    let NewRating {
+        period,
+        ratee_id,
+        score,
+    } = body.0;
+    let period = parse_period(&period)?;
+    let now = Utc::now().naive_utc();
+    let rating = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let (rater, rater_path) = users::find_with_path(conn, &actor.user_id)?
+                    .ok_or_else(|| ApiError::not_found("user"))?;
+                let town = org::town_path(conn, rater_path.as_deref().unwrap_or("/"))?;
+                if store::staff_in(conn, &ratee_id, &town)?.is_none() {
+                    return Err(ApiError::NotFound(
+                        "no colleague of your town with that id".into(),
+                    ));
+                }
+                let recused = store::is_recused(conn, &rater.id, &ratee_id)?;
+                let closed = period_closed(conn, period)?;
+                check_rating(&rater.id, &ratee_id, score, recused, closed).map_err(
+                    |r| match r {
+                        RatingRefusal::SelfRating => {
+                            ApiError::invalid("ratee_id", "nobody rates themselves")
+                        }
+                        RatingRefusal::Recused => ApiError::invalid(
+                            "ratee_id",
+                            "you are recused from rating this colleague (回避)",
+                        ),
+                        RatingRefusal::OutOfRange => {
+                            ApiError::invalid("score", "must be a number from 0 to 100")
+                        }
+                        RatingRefusal::PeriodClosed => closed_conflict(period),
+                    },
+                )?;
+                let group = rater_group_of(&rater)?;
+                let row = store::RatingRow {
+                    period: period.to_string(),
+                    ratee_id,
+                    rater_id: rater.id.clone(),
+                    rater_group: enum_text(&group),
+                    score,
+                    updated_at: now,
+                };
+                store::save_rating(conn, &row)?;
+                Ok(Rating {
+                    period: row.period,
+                    rater_id: row.rater_id,
+                    ratee_id: row.ratee_id,
+                    rater_group: group,
+                    score,
+                    updated_at: utc(now),
+                })
+            })
+        })
+        .await?;
+    Ok(web::Json(rating))
+}
+
+/// The group a user's ratings count in: as set on the user, else from category and staff type.
+fn rater_group_of(user: &crate::db::models::UserRow) -> ApiResult<RaterGroup> {
+    if let Some(group) = &user.rater_group {
+        return parse_enum(group);
+    }
+    let category = match &user.cadre_category {
+        Some(c) => parse_enum(c)?,
+        None => CadreCategory::Organ,
+    };
+    let staff = match &user.staff_type {
+        Some(s) => parse_enum(s)?,
+        None => crate::domain::people::default_staff_type(category),
+    };
+    Ok(default_rater_group(category, staff))
+}
+
+/// Recuses a rater from rating a ratee (回避), e.g. relatives (supervisor).
+#[utoipa::path(tag = "scoring", request_body = Recusal, security(("bearer" = [])), responses(
+    (status = 200, body = Recusal), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[put("/scoring/recusals")]
+async fn put_recusal(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<Recusal>,
+) -> ApiResult<web::Json<Recusal>> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let Recusal {
+        rater_id,
+        ratee_id,
+        reason,
+    } = body.0;
+    let reason = required_note("reason", &reason)?;
+    if rater_id == ratee_id {
+        return Err(ApiError::invalid(
+            "ratee_id",
+            "nobody rates themselves in the first place",
+        ));
+    }
+    let now = Utc::now().naive_utc();
+    let saved = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                staff_within(conn, &actor, Action::JudgeScores, &rater_id)?;
+                staff_within(conn, &actor, Action::JudgeScores, &ratee_id)?;
+                store::save_recusal(conn, (&rater_id, &ratee_id), &reason, &actor.user_id, now)?;
+                Ok(Recusal {
+                    rater_id,
+                    ratee_id,
+                    reason,
+                })
+            })
+        })
+        .await?;
+    Ok(web::Json(saved))
+}
+
+fn adjustment_wire(row: store::AdjustmentRow) -> Adjustment {
+    Adjustment {
+        id: row.id,
+        user_id: row.user_id,
+        period: row.period,
+        points: points(row.centipoints),
+        reason: row.reason,
+        created_by: row.created_by,
+        created_at: utc(row.created_at),
+        approved_by: row.approved_by,
+        approved_at: row.approved_at.map(utc),
+    }
+}
+
+/// Proposes a bonus (加分, positive points) or deduction (扣分, negative) with its reason
+/// (supervisor); it counts once another supervisor approves it.
+#[utoipa::path(tag = "scoring", request_body = NewAdjustment, security(("bearer" = [])), responses(
+    (status = 201, body = Adjustment), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/scoring/adjustments")]
+async fn create_adjustment(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<NewAdjustment>,
+) -> ApiResult<HttpResponse> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let NewAdjustment {
+        user_id,
+        period,
+        points: proposed,
+        reason,
+    } = body.0;
+    let mut errors = Vec::new();
+    let period = Period::parse(&period).map_err(|e| errors.push(e)).ok();
+    let centipoints = check_adjustment_points(proposed)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let reason = required_note("reason", &reason)
+        .map_err(|e| {
+            if let ApiError::Invalid(list) = e {
+                errors.extend(list)
+            }
+        })
+        .ok();
+    let (Some(period), Some(centipoints), Some(reason)) = (period, centipoints, reason) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let now = Utc::now().naive_utc();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                staff_within(conn, &actor, Action::JudgeScores, &user_id)?;
+                if period_closed(conn, period)? {
+                    return Err(closed_conflict(period));
+                }
+                let row = store::AdjustmentRow {
+                    id: new_id(),
+                    user_id,
+                    period: period.to_string(),
+                    centipoints,
+                    reason,
+                    created_by: actor.user_id.clone(),
+                    created_at: now,
+                    approved_by: None,
+                    approved_at: None,
+                };
+                store::insert_adjustment(conn, &row)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(adjustment_wire(row)))
+}
+
+/// Approves an adjustment (逐级把关签名): by a supervisor other than the one who proposed it.
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = Adjustment), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem)))]
+#[post("/scoring/adjustments/{id}/approve")]
+async fn approve_adjustment(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Adjustment>> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let id = id.into_inner();
+    let now = Utc::now().naive_utc();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let row = store::find_adjustment(conn, &id)?
+                    .ok_or_else(|| ApiError::not_found("adjustment"))?;
+                staff_within(conn, &actor, Action::JudgeScores, &row.user_id)
+                    .map_err(|_| ApiError::not_found("adjustment"))?;
+                let period = parse_period(&row.period)?;
+                let closed = period_closed(conn, period)?;
+                check_adjustment_approval(
+                    &row.created_by,
+                    &actor.user_id,
+                    row.approved_by.is_some(),
+                    closed,
+                )
+                .map_err(|r| match r {
+                    ApprovalRefusal::SameSupervisor => ApiError::Forbidden(
+                        "an adjustment needs a second supervisor's sign-off".into(),
+                    ),
+                    ApprovalRefusal::AlreadyApproved => {
+                        ApiError::Conflict("this adjustment was approved already".into())
+                    }
+                    ApprovalRefusal::PeriodClosed => closed_conflict(period),
+                })?;
+                if !store::approve_adjustment(conn, &row.id, &actor.user_id, now)? {
+                    return Err(ApiError::Conflict(
+                        "this adjustment was approved already".into(),
+                    ));
+                }
+                store::find_adjustment(conn, &row.id)?
+                    .ok_or_else(|| ApiError::not_found("adjustment"))
+            })
+        })
+        .await?;
+    Ok(web::Json(adjustment_wire(row)))
+}
+
+/// Records a veto (一票否决) in one area for a period (supervisor): the cadre's total stands,
+/// but the grade cannot be excellent.
+#[utoipa::path(tag = "scoring", request_body = NewVeto, security(("bearer" = [])), responses(
+    (status = 201, body = Veto), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/scoring/vetoes")]
+async fn create_veto(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<NewVeto>,
+) -> ApiResult<HttpResponse> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let NewVeto {
+        user_id,
+        period,
+        area,
+        reason,
+    } = body.0;
+    let mut errors = Vec::new();
+    let period = Period::parse(&period).map_err(|e| errors.push(e)).ok();
+    let area = VetoArea::parse(&area);
+    if area.is_none() {
+        errors.push(crate::domain::Invalid::new(
+            "area",
+            "must be family_planning, public_security, work_safety or integrity",
+        ));
+    }
+    if let Err(ApiError::Invalid(list)) = required_note("reason", &reason) {
+        errors.extend(list);
+    }
+    let (Some(period), Some(area)) = (period, area) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let now = Utc::now().naive_utc();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                staff_within(conn, &actor, Action::JudgeScores, &user_id)?;
+                if period_closed(conn, period)? {
+                    return Err(closed_conflict(period));
+                }
+                let row = store::VetoRow {
+                    id: new_id(),
+                    user_id,
+                    period: period.to_string(),
+                    area: area.as_str().to_string(),
+                    reason: reason.trim().to_string(),
+                    created_by: actor.user_id.clone(),
+                    created_at: now,
+                };
+                store::insert_veto(conn, &row)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(Veto {
+        id: row.id,
+        user_id: row.user_id,
+        period: row.period,
+        area: row.area,
+        reason: row.reason,
+        created_by: row.created_by,
+        created_at: utc(row.created_at),
+    }))
+}
+
+// ---- Scores ----
+
+/// A period's local days and instants in the town's time zone.
+fn bounds(period: Period, tz: Tz, now: DateTime<Utc>) -> PeriodBounds {
+    let start_of = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| tz.from_local_datetime(&t).earliest())
+            .map_or_else(
+                || d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+                |t| t.naive_utc(),
+            )
+    };
+    let (first, last) = (period.first_day(), period.last_day());
+    let end = start_of(last.succ_opt().unwrap_or(last));
+    PeriodBounds {
+        first,
+        last,
+        start: start_of(first),
+        end,
+        cutoff: end.min(now.naive_utc()),
+    }
+}
+
+/// The rows of one category for one period, ranked, with each cadre's unit path.
+struct Ranked {
+    rows: Vec<ScoreRow>,
+    paths: HashMap<String, String>,
+}
+
+/// Scores a category for a period: frozen rows when the period is closed, else computed
+/// now with the active scheme of the period's kind (or, for a year, the mean of the
+/// quarters when the quarterly scheme says so).
+fn scores_of(
+    conn: &mut DbConn,
+    category: CadreCategory,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<Ranked> {
+    let key = period.to_string();
+    if store::closed_at(conn, &key)?.is_some() {
+        let frozen = store::snapshots(conn, &key, &enum_text(&category))?;
+        if !frozen.is_empty() {
+            let ids: Vec<String> = frozen.iter().map(|s| s.user_id.clone()).collect();
+            let rows = frozen
+                .iter()
+                .map(|s| {
+                    serde_json::from_str::<ScoreRow>(&s.body).map_err(|e| {
+                        ApiError::Internal(anyhow::anyhow!("snapshot of {}: {e}", s.user_id))
+                    })
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            return Ok(Ranked {
+                rows,
+                paths: org::paths_of_users(conn, &ids)?,
+            });
+        }
+    }
+    let category_text = enum_text(&category);
+    if let Some(row) = store::active_scheme(conn, &category_text, period.kind().as_str())? {
+        let scheme = parse_stored(&row)?;
+        let live = live_scores(conn, &scheme, period, tz, now)?;
+        let mut rows: Vec<ScoreRow> = live
+            .scores
+            .iter()
+            .map(|s| score_row(s, &live.names, category, period, &row))
+            .collect();
+        add_year_review(conn, &scheme, period, &mut rows)?;
+        return Ok(Ranked {
+            rows,
+            paths: live.paths,
+        });
+    }
+    if period.kind() == PeriodKind::Year {
+        if let Some(row) = store::active_scheme(conn, &category_text, PeriodKind::Quarter.as_str())?
+            .filter(|r| parse_stored(r).is_ok_and(|s| s.yearly_mean_of_quarters))
+        {
+            return mean_of_the_quarters(conn, category, period, &row, tz, now);
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "no active {} scheme for {} cadres",
+        period.kind().as_str(),
+        category_text
+    )))
+}
+
+struct Live {
+    scores: Vec<Score>,
+    names: HashMap<String, String>,
+    paths: HashMap<String, String>,
+}
+
+fn live_scores(
+    conn: &mut DbConn,
+    scheme: &Scheme,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<Live> {
+    let key = period.to_string();
+    let cadres = store::cadres_of(conn, &enum_text(&scheme.cadre_category))?;
+    let who: HashSet<String> = cadres.iter().map(|c| c.0.clone()).collect();
+    let mut metrics = store::metrics(conn, &who, &bounds(period, tz, now))?;
+    let mut ratings: HashMap<String, Vec<(RaterGroup, f64)>> = HashMap::new();
+    for (ratee, group, score) in store::ratings_of(conn, &key)? {
+        if who.contains(&ratee) {
+            ratings
+                .entry(ratee)
+                .or_default()
+                .push((parse_enum(&group)?, score));
+        }
+    }
+    let mut adjustments: HashMap<String, Vec<f64>> = HashMap::new();
+    for (user, centi) in store::approved_adjustments(conn, &key)? {
+        adjustments.entry(user).or_default().push(points(centi));
+    }
+    let mut vetoes: HashMap<String, Vec<VetoArea>> = HashMap::new();
+    for (user, area) in store::vetoes_of(conn, &key)? {
+        if let Some(area) = VetoArea::parse(&area) {
+            vetoes.entry(user).or_default().push(area);
+        }
+    }
+    let inputs: Vec<CadreInput> = cadres
+        .iter()
+        .map(|(id, _, _)| CadreInput {
+            user_id: id.clone(),
+            metrics: metrics.remove(id).unwrap_or_default(),
+            ratings: ratings.remove(id).unwrap_or_default(),
+            adjustments: adjustments.remove(id).unwrap_or_default(),
+            vetoes: vetoes.remove(id).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Live {
+        scores: score_all(scheme, &inputs),
+        names: cadres
+            .iter()
+            .map(|(id, name, _)| (id.clone(), name.clone()))
+            .collect(),
+        paths: cadres.into_iter().map(|(id, _, path)| (id, path)).collect(),
+    })
+}
+
+fn score_row(
+    s: &Score,
+    names: &HashMap<String, String>,
+    category: CadreCategory,
+    period: Period,
+    scheme: &SchemeRow,
+) -> ScoreRow {
+    ScoreRow {
+        user_id: s.user_id.clone(),
+        name: names.get(&s.user_id).cloned().unwrap_or_default(),
+        category,
+        period: period.to_string(),
+        total: points(s.total),
+        rank: s.rank,
+        of: s.of,
+        democratic: points(s.democratic.points),
+        democratic_detail: DemocraticPart {
+            score: s.democratic.score,
+            points: points(s.democratic.points),
+            raters: s.democratic.raters,
+        },
+        adjustments: points(s.adjustments),
+        veto: !s.vetoes.is_empty(),
+        veto_areas: s.vetoes.iter().map(|v| v.as_str().to_string()).collect(),
+        grade: s.grade.as_str().to_string(),
+        flags: s.flags.clone(),
+        breakdown: s
+            .lines
+            .iter()
+            .map(|l| ScoreLine {
+                code: l.code.clone(),
+                name: l.name.clone(),
+                metric: l.metric.as_str().to_string(),
+                value: l.value,
+                target: l.target,
+                rule: l.rule.as_str().to_string(),
+                points: points(l.points),
+                record_ids: None,
+            })
+            .collect(),
+        quarters: None,
+        scheme_id: scheme.id.clone(),
+        scheme_version: scheme.version,
+        frozen: false,
+    }
+}
+
+/// A year scored as the mean of its quarters' totals, ranked on that mean.
+fn mean_of_the_quarters(
+    conn: &mut DbConn,
+    category: CadreCategory,
+    year: Period,
+    scheme_row: &SchemeRow,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<Ranked> {
+    let scheme = parse_stored(scheme_row)?;
+    let mut by_user: HashMap<String, (String, [Option<i64>; 4], bool)> = HashMap::new();
+    let mut paths = HashMap::new();
+    for (i, quarter) in year.quarters_of_year().into_iter().enumerate() {
+        if quarter.first_day() > now.with_timezone(&tz).date_naive() {
+            continue;
+        }
+        let ranked = scores_of(conn, category, quarter, tz, now)?;
+        for row in ranked.rows {
+            let entry = by_user
+                .entry(row.user_id.clone())
+                .or_insert_with(|| (row.name.clone(), [None; 4], false));
+            entry.1[i] = Some((row.total * 100.0).round() as i64);
+            entry.2 |= row.veto;
+        }
+        paths.extend(ranked.paths);
+    }
+    let year_vetoes: HashSet<String> = store::vetoes_of(conn, &year.to_string())?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    let totals: Vec<(String, i64)> = by_user
+        .iter()
+        .filter_map(|(id, (_, q, _))| mean_of_quarters(q).map(|m| (id.clone(), m)))
+        .collect();
+    let of = u32::try_from(totals.len()).unwrap_or(u32::MAX);
+    let total_of: HashMap<String, i64> = totals.iter().cloned().collect();
+    let mut rows: Vec<ScoreRow> = rank(&totals)
+        .into_iter()
+        .map(|(id, r)| {
+            let (name, quarters, vetoed_in_quarter) = &by_user[&id];
+            let total = total_of[&id];
+            let vetoed = *vetoed_in_quarter || year_vetoes.contains(&id);
+            ScoreRow {
+                user_id: id.clone(),
+                name: name.clone(),
+                category,
+                period: year.to_string(),
+                total: points(total),
+                rank: r,
+                of,
+                democratic: 0.0,
+                democratic_detail: DemocraticPart {
+                    score: 0.0,
+                    points: 0.0,
+                    raters: 0,
+                },
+                adjustments: 0.0,
+                veto: vetoed,
+                veto_areas: Vec::new(),
+                grade: grade(&scheme.grades, total, vetoed).as_str().to_string(),
+                flags: if vetoed {
+                    vec!["veto".into()]
+                } else {
+                    Vec::new()
+                },
+                breakdown: Vec::new(),
+                quarters: Some(quarters.iter().map(|q| q.map(points)).collect()),
+                scheme_id: scheme_row.id.clone(),
+                scheme_version: scheme_row.version,
+                frozen: false,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.user_id.cmp(&b.user_id)));
+    add_year_review(conn, &scheme, year, &mut rows)?;
+    Ok(Ranked { rows, paths })
+}
+
+/// The yearly rules of DESIGN §2.5 as flags on a year's rows.
+fn add_year_review(
+    conn: &mut DbConn,
+    scheme: &Scheme,
+    period: Period,
+    rows: &mut [ScoreRow],
+) -> ApiResult<()> {
+    if period.kind() != PeriodKind::Year {
+        return Ok(());
+    }
+    let counts = store::year_record_counts(conn, period.year())?;
+    for row in rows {
+        let (achievements, open_problems) = counts.get(&row.user_id).copied().unwrap_or_default();
+        let review = year_review(achievements, open_problems, &scheme.consequences);
+        if review.suggested_excellent {
+            row.flags.push("suggested_excellent".into());
+        }
+        if review.major_contribution {
+            row.flags.push("major_contribution".into());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ScoresQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    period: String,
+    category: CadreCategory,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The rows of a category the actor may see (their subtree), best first.
+async fn visible_scores(
+    state: &State,
+    actor: &Actor,
+    period: &str,
+    category: CadreCategory,
+) -> ApiResult<Vec<ScoreRow>> {
+    let within = reach(actor, Action::ReadScores)?.subtree()?;
+    let period = parse_period(period)?;
+    let tz = state.rules.timezone;
+    let ranked = state
+        .db
+        .run(move |conn| scores_of(conn, category, period, tz, Utc::now()))
+        .await?;
+    let paths = ranked.paths;
+    Ok(ranked
+        .rows
+        .into_iter()
+        .filter(|r| match &within {
+            None => true,
+            Some(prefix) => paths
+                .get(&r.user_id)
+                .is_some_and(|p| p.starts_with(prefix.as_str())),
+        })
+        .collect())
+}
+
+/// A category's ranked scores for a period (supervisor: their subtree; ranks are among all
+/// the category's cadres).
+#[utoipa::path(tag = "scoring", params(ScoresQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ScoreRow>), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[get("/scores")]
+async fn list_scores(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<ScoresQuery>,
+) -> ApiResult<web::Json<Page<ScoreRow>>> {
+    let q = query.into_inner();
+    let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
+    let key = |r: &ScoreRow| format!("{:010}|{}", r.rank, r.user_id);
+    let rows: Vec<ScoreRow> = visible_scores(&state, &actor.0, &q.period, q.category)
+        .await?
+        .into_iter()
+        .filter(|r| paging.after.as_ref().is_none_or(|after| key(r) > *after))
+        .take(usize::try_from(paging.fetch()).unwrap_or(usize::MAX))
+        .collect();
+    Ok(web::Json(paging.page(rows, key)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    period: String,
+    category: CadreCategory,
+    /// `csv` (the default).
+    format: Option<String>,
+}
+
+/// A category's ranked scores as CSV (UTF-8 with a byte-order mark, so that Excel shows
+/// Chinese correctly): one row per cadre, one column per indicator's points.
+#[utoipa::path(tag = "scoring", params(ExportQuery), security(("bearer" = [])), responses(
+    (status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[get("/scores/export")]
+async fn export_scores(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    if q.format.as_deref().is_some_and(|f| f != "csv") {
+        return Err(ApiError::invalid("format", "only csv is offered"));
+    }
+    let rows = visible_scores(&state, &actor.0, &q.period, q.category).await?;
+    let indicators: Vec<(String, String)> = rows
+        .first()
+        .map(|r| {
+            r.breakdown
+                .iter()
+                .map(|l| (l.code.clone(), l.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let csv_error = |e: csv::Error| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"));
+    let mut header: Vec<String> = [
+        "排名 rank",
+        "姓名 name",
+        "user_id",
+        "期间 period",
+        "总分 total",
+        "民主测评 democratic",
+        "加减分 adjustments",
+        "一票否决 veto",
+        "等次 grade",
+        "标记 flags",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(
+        indicators
+            .iter()
+            .map(|(code, name)| format!("{name} {code}")),
+    );
+    out.write_record(&header).map_err(csv_error)?;
+    for r in &rows {
+        let mut record = vec![
+            r.rank.to_string(),
+            r.name.clone(),
+            r.user_id.clone(),
+            r.period.clone(),
+            format!("{:.2}", r.total),
+            format!("{:.2}", r.democratic),
+            format!("{:.2}", r.adjustments),
+            r.veto_areas.join(" "),
+            r.grade.clone(),
+            r.flags.join(" "),
+        ];
+        record.extend(r.breakdown.iter().map(|l| format!("{:.2}", l.points)));
+        out.write_record(&record).map_err(csv_error)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"scores-{}-{}.csv\"",
+                q.period,
+                enum_text(&q.category)
+            ),
+        ))
+        .body(bytes))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ScoreQuery {
+    period: String,
+}
+
+/// One cadre's explained score: every indicator's value, target, rule and points with the
+/// ids of the records it was counted from (the cadre themselves, or a supervisor).
+#[utoipa::path(tag = "scoring", params(ScoreQuery), security(("bearer" = [])), responses(
+    (status = 200, body = ScoreRow), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[get("/scores/{user_id}")]
+async fn get_score(
+    state: State,
+    actor: Authenticated,
+    user_id: web::Path<String>,
+    query: web::Query<ScoreQuery>,
+) -> ApiResult<web::Json<ScoreRow>> {
+    let actor = actor.0;
+    reach(&actor, Action::ReadScores)?;
+    let period = parse_period(&query.period)?;
+    let user_id = user_id.into_inner();
+    let tz = state.rules.timezone;
+    let now = Utc::now();
+    let row = state
+        .db
+        .run(move |conn| {
+            let (user, path) = users::find_with_path(conn, &user_id)?
+                .ok_or_else(|| ApiError::not_found("cadre"))?;
+            authorize_record(&actor, Action::ReadScores, path.as_deref(), &user.id)?;
+            let category: CadreCategory = match &user.cadre_category {
+                Some(c) if user.role == "cadre" => parse_enum(c)?,
+                _ => return Err(ApiError::NotFound("this user is not a scored cadre".into())),
+            };
+            let mut row = scores_of(conn, category, period, tz, now)?
+                .rows
+                .into_iter()
+                .find(|r| r.user_id == user.id)
+                .ok_or_else(|| {
+                    ApiError::NotFound("no score for this cadre in that period".into())
+                })?;
+            let b = bounds(period, tz, now);
+            for line in &mut row.breakdown {
+                if let Some(metric) = Metric::parse(&line.metric) {
+                    line.record_ids = Some(store::evidence(conn, &user.id, metric, &b)?);
+                }
+            }
+            Ok(row)
+        })
+        .await?;
+    Ok(web::Json(row))
+}
+
+/// Closes a period that has ended (admin): freezes every category's scores as they stand
+/// and writes the consequences of each scheme — achievement records for the top, problem
+/// records (with a date to rectify by) for the bottom, the statement list.
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = PeriodClosure), (status = 403, body = Problem), (status = 409, body = Problem),
+    (status = 422, body = Problem)))]
+#[post("/scoring/periods/{period}/close")]
+async fn close_period(
+    state: State,
+    actor: Authenticated,
+    period: web::Path<String>,
+) -> ApiResult<web::Json<PeriodClosure>> {
+    let actor = actor.0;
+    reach(&actor, Action::ManageScoring)?;
+    let period = parse_period(&period)?;
+    let tz = state.rules.timezone;
+    let now = Utc::now();
+    if period.last_day() >= now.with_timezone(&tz).date_naive() {
+        return Err(ApiError::Conflict(format!(
+            "period {period} has not ended yet"
+        )));
+    }
+    let closure = state
+        .db
+        .run(move |conn| conn.write(|conn| close(conn, &actor, period, tz, now)))
+        .await?;
+    Ok(web::Json(closure))
+}
+
+fn close(
+    conn: &mut DbConn,
+    actor: &Actor,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<PeriodClosure> {
+    let key = period.to_string();
+    let mut closure = PeriodClosure {
+        period: key.clone(),
+        closed_at: now,
+        scores: 0,
+        achievement_records: 0,
+        problem_records: 0,
+        statements: Vec::new(),
+        position_adjustments: Vec::new(),
+    };
+    // Scored before the period is marked closed, so that the live numbers are what freezes.
+    let mut snapshots = Vec::new();
+    let mut records = Vec::new();
+    let previous = period.previous().map(|p| p.to_string());
+    let previous = PreviousPeriod {
+        problem: match &previous {
+            Some(p) => store::users_with_record(conn, p, "problem")?,
+            None => HashSet::new(),
+        },
+        statement_streak: match &previous {
+            Some(p) => store::bottom_streaks(conn, p)?,
+            None => HashMap::new(),
+        },
+    };
+    for category in CATEGORIES {
+        let category_text = enum_text(&category);
+        let Some(scheme_row) = store::active_scheme(conn, &category_text, period.kind().as_str())?
+        else {
+            if let Ok(ranked) = scores_of(conn, category, period, tz, now) {
+                // A year scored as the mean of its quarters: frozen, without consequences.
+                for row in ranked.rows {
+                    snapshots.push(snapshot(&row, 0)?);
+                }
+            }
+            continue;
+        };
+        let scheme = parse_stored(&scheme_row)?;
+        let live = live_scores(conn, &scheme, period, tz, now)?;
+        let outcome = consequences(&scheme, period, &live.scores, &previous);
+        let statements: HashSet<&String> = outcome.statements.iter().collect();
+        let adjust: HashSet<&String> = outcome.position_adjustment.iter().collect();
+        let mut rows: Vec<ScoreRow> = live
+            .scores
+            .iter()
+            .map(|s| score_row(s, &live.names, category, period, &scheme_row))
+            .collect();
+        add_year_review(conn, &scheme, period, &mut rows)?;
+        for mut row in rows {
+            row.frozen = true;
+            if statements.contains(&row.user_id) {
+                row.flags.push("statement".into());
+            }
+            if adjust.contains(&row.user_id) {
+                row.flags.push("position_adjustment".into());
+            }
+            let streak = outcome
+                .bottom_streaks
+                .get(&row.user_id)
+                .copied()
+                .unwrap_or(0);
+            snapshots.push(snapshot(&row, streak)?);
+        }
+        let rank_of: HashMap<&String, (u32, u32)> = live
+            .scores
+            .iter()
+            .map(|s| (&s.user_id, (s.rank, s.of)))
+            .collect();
+        let reason = |user: &String, what: &str| {
+            let (r, of) = rank_of.get(user).copied().unwrap_or_default();
+            format!(
+                "{what}: ranked {r} of {of} {category_text} cadres in {key} ({})",
+                scheme.name
+            )
+        };
+        for user in &outcome.achievements {
+            records.push(record(
+                user,
+                "achievement",
+                &key,
+                reason(user, "实绩 achievement"),
+                None,
+                now,
+            ));
+        }
+        for (user, by) in &outcome.problems {
+            records.push(record(
+                user,
+                "problem",
+                &key,
+                reason(user, "问题痕迹 problem"),
+                Some(*by),
+                now,
+            ));
+        }
+        closure.achievement_records += u32::try_from(outcome.achievements.len()).unwrap_or(0);
+        closure.problem_records += u32::try_from(outcome.problems.len()).unwrap_or(0);
+        closure.statements.extend(outcome.statements);
+        closure
+            .position_adjustments
+            .extend(outcome.position_adjustment);
+    }
+    if !store::close_period(conn, &key, now.naive_utc(), &actor.user_id)? {
+        return Err(ApiError::Conflict(format!(
+            "period {key} is closed already"
+        )));
+    }
+    closure.scores = u32::try_from(snapshots.len()).unwrap_or(u32::MAX);
+    store::insert_snapshots(conn, &snapshots)?;
+    store::insert_records(conn, &records)?;
+    Ok(closure)
+}
+
+fn snapshot(row: &ScoreRow, bottom_streak: u32) -> ApiResult<SnapshotRow> {
+    let mut frozen = row.clone();
+    frozen.frozen = true;
+    Ok(SnapshotRow {
+        period: row.period.clone(),
+        user_id: row.user_id.clone(),
+        cadre_category: enum_text(&row.category),
+        scheme_id: row.scheme_id.clone(),
+        scheme_version: row.scheme_version,
+        rank: i32::try_from(row.rank).unwrap_or(i32::MAX),
+        bottom_streak: i32::try_from(bottom_streak).unwrap_or(i32::MAX),
+        body: serde_json::to_string(&frozen)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("freezing a score: {e}")))?,
+    })
+}
+
+fn record(
+    user: &str,
+    kind: &str,
+    period: &str,
+    reason: String,
+    rectify_by: Option<chrono::NaiveDate>,
+    now: DateTime<Utc>,
+) -> store::RecordRow {
+    store::RecordRow {
+        id: new_id(),
+        user_id: user.to_string(),
+        kind: kind.into(),
+        period: period.into(),
+        reason,
+        rectify_by,
+        evidence: None,
+        cleared_at: None,
+        cleared_by: None,
+        created_at: now.naive_utc(),
+    }
+}
+
+// ---- Records ----
+
+fn record_wire(row: store::RecordRow) -> ScoringRecord {
+    ScoringRecord {
+        id: row.id,
+        user_id: row.user_id,
+        kind: row.kind,
+        period: row.period,
+        reason: row.reason,
+        rectify_by: row.rectify_by,
+        evidence: row.evidence,
+        cleared_at: row.cleared_at.map(utc),
+        created_at: utc(row.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct RecordsQuery {
+    user_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Achievement (实绩档案) and problem-trace (问题痕迹档案) records: a cadre's own, or those of
+/// a supervisor's subtree.
+#[utoipa::path(tag = "scoring", params(RecordsQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ScoringRecord>), (status = 403, body = Problem)))]
+#[get("/records")]
+async fn list_records(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<RecordsQuery>,
+) -> ApiResult<web::Json<Page<ScoringRecord>>> {
+    let q = query.into_inner();
+    let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
+    let Some((within, user)) = reach(&actor.0, Action::ReadScores)?.scope_owned(q.user_id) else {
+        return Ok(web::Json(
+            paging.page(Vec::new(), |r: &ScoringRecord| r.id.clone()),
+        ));
+    };
+    let (after, limit) = (paging.after.clone(), paging.fetch());
+    let rows = state
+        .db
+        .run(move |conn| {
+            store::list_records(
+                conn,
+                user.as_deref(),
+                within.as_deref(),
+                after.as_deref(),
+                limit,
+            )
+        })
+        .await?;
+    Ok(web::Json(
+        paging.page(rows.into_iter().map(record_wire).collect(), |r| {
+            r.id.clone()
+        }),
+    ))
+}
+
+/// Rectifies a problem record with evidence (the cadre, or a supervisor): cleared (销号) when
+/// it comes by the record's `rectify_by` date.
+#[utoipa::path(tag = "scoring", request_body = Rectification, security(("bearer" = [])), responses(
+    (status = 200, body = ScoringRecord), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/records/{id}/rectify")]
+async fn rectify_record(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<Rectification>,
+) -> ApiResult<web::Json<ScoringRecord>> {
+    let actor = actor.0;
+    let reach_of_actor: Reach = reach(&actor, Action::RectifyRecords)?;
+    let evidence = required_note("evidence", &body.0.evidence)?;
+    let id = id.into_inner();
+    let now = Utc::now();
+    let today = now.with_timezone(&state.rules.timezone).date_naive();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                let row =
+                    store::find_record(conn, &id)?.ok_or_else(|| ApiError::not_found("record"))?;
+                let path = users::find_with_path(conn, &row.user_id)?.and_then(|(_, p)| p);
+                if !reach_of_actor.covers_record(path.as_deref(), &row.user_id) {
+                    return Err(ApiError::not_found("record"));
+                }
+                if row.kind != "problem" {
+                    return Err(ApiError::Conflict(
+                        "only problem-trace records are rectified".into(),
+                    ));
+                }
+                if row.cleared_at.is_some() {
+                    return Err(ApiError::Conflict("this record was cleared already".into()));
+                }
+                if let Some(by) = row.rectify_by.filter(|by| today > *by) {
+                    return Err(ApiError::Conflict(format!(
+                        "the time to rectify ended on {by}"
+                    )));
+                }
+                if !store::clear_record(conn, &row.id, &evidence, &actor.user_id, now.naive_utc())?
+                {
+                    return Err(ApiError::Conflict("this record was cleared already".into()));
+                }
+                store::find_record(conn, &row.id)?.ok_or_else(|| ApiError::not_found("record"))
+            })
+        })
+        .await?;
+    Ok(web::Json(record_wire(row)))
+}

@@ -1,0 +1,12 @@
+DROP INDEX work_orders_created_by;
+DROP INDEX stays_night_user;
+DROP INDEX checkins_night_user;
+DROP TABLE scoring_records;
+DROP TABLE score_snapshots;
+DROP TABLE scoring_periods;
+DROP TABLE scoring_vetoes;
+DROP TABLE scoring_adjustments;
+DROP TABLE scoring_recusals;
+DROP TABLE scoring_ratings;
+DROP TABLE scoring_scheme_versions;
+DROP TABLE scoring_schemes;
