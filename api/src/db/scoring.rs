@@ -748,12 +748,13 @@ pub fn evidence(
             Binds::Instants,
         ),
         Metric::WorkOrdersOverdue => (
+            // SQLite numbers `$n` parameters in order of first appearance: keep them in order.
             format!(
-                "SELECT w.id AS id FROM work_orders w WHERE w.assignee_id = $2 AND (({})
-                 OR (w.first_resolved_at >= $3 AND w.first_resolved_at < $4
+                "SELECT w.id AS id FROM work_orders w WHERE (({OVERDUE_AT_CUTOFF})
+                 OR (w.first_resolved_at >= $2 AND w.first_resolved_at < $3
                      AND w.first_resolved_at > w.original_due_at))
-                 ORDER BY w.created_at, w.id LIMIT 500",
-                OVERDUE_AT_CUTOFF
+                 AND w.assignee_id = $4
+                 ORDER BY w.created_at, w.id LIMIT 500"
             ),
             Binds::Cutoff,
         ),
@@ -771,9 +772,9 @@ pub fn evidence(
             .load(c),
         Binds::Cutoff => diesel::sql_query(sql.as_str())
             .bind::<Timestamp, _>(b.cutoff)
-            .bind::<Text, _>(user_id)
             .bind::<Timestamp, _>(b.start)
             .bind::<Timestamp, _>(b.end)
+            .bind::<Text, _>(user_id)
             .load(c),
     })?;
     Ok(ids.into_iter().map(|i| i.id).collect())

@@ -10,6 +10,7 @@ mod helpers;
 mod media;
 mod migrations;
 mod org_units;
+mod scoring;
 mod system;
 mod users;
 mod webhooks;
