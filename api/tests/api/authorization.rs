@@ -50,6 +50,26 @@ async fn every_endpoint_for_every_role() {
         )
         .await
         .id();
+    // Scoring: a colleague of the town's cadre to rate, an adjustment the admin proposed (so
+    // that a supervisor may approve it), a scheme to read and replace.
+    let colleague = app
+        .user(json!({"name": "同事", "phone": "13700000099", "role": "cadre", "org_unit_id": w.town1, "cadre_category": "organ"}))
+        .await;
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let proposed = app
+        .post(
+            "/scoring/adjustments",
+            &app.admin,
+            json!({"user_id": w.cadre1, "period": month, "points": 1, "reason": "表彰"}),
+        )
+        .await
+        .id();
+    let scheme_body = json!({"name": "考核", "cadre_category": "organ", "period": "month",
+        "indicators": [{"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 8, "points": 100}]});
+    let scheme = app
+        .post("/scoring/schemes", &app.admin, scheme_body.clone())
+        .await
+        .id();
     let town1 = w.town1.clone();
     let new_cadre = move |i: usize| {
         json!({"name": "新人", "phone": format!("1370000000{i}"), "role": "cadre",
@@ -251,6 +271,120 @@ async fn every_endpoint_for_every_role() {
             format!("/webhooks/{webhook}"),
             Box::new(|_| Some(json!({"active": true}))),
             [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/scoring/schemes".into(),
+            Box::new(none),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/scoring/schemes".into(),
+            Box::new({
+                let body = scheme_body.clone();
+                move |_| Some(body.clone())
+            }),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scoring/schemes/{scheme}"),
+            Box::new(none),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/scoring/schemes/{scheme}"),
+            Box::new({
+                let body = scheme_body.clone();
+                move |_| Some(body.clone())
+            }),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            "/scoring/ratings".into(),
+            Box::new({
+                let (month, colleague) = (month.clone(), colleague.clone());
+                move |_| Some(json!({"period": month, "ratee_id": colleague, "score": 80}))
+            }),
+            [403, 200, 404, 200, 403, 401],
+        ),
+        (
+            Method::PUT,
+            "/scoring/recusals".into(),
+            Box::new({
+                let (cadre, colleague) = (w.cadre1.clone(), colleague.clone());
+                move |_| Some(json!({"rater_id": cadre, "ratee_id": colleague, "reason": "亲属"}))
+            }),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/scoring/adjustments".into(),
+            Box::new({
+                let (month, cadre) = (month.clone(), w.cadre1.clone());
+                move |_| {
+                    Some(json!({"user_id": cadre, "period": month, "points": -1, "reason": "迟到"}))
+                }
+            }),
+            [201, 201, 404, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            format!("/scoring/adjustments/{proposed}/approve"),
+            Box::new(none),
+            [403, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/scoring/vetoes".into(),
+            Box::new({
+                let (month, cadre) = (month.clone(), w.cadre1.clone());
+                move |_| {
+                    Some(
+                        json!({"user_id": cadre, "period": month, "area": "integrity", "reason": "违纪"}),
+                    )
+                }
+            }),
+            [201, 201, 404, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scores?period={month}&category=organ"),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scores/export?period={month}&category=organ"),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scores/{}?period={month}", w.cadre1),
+            Box::new(none),
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/scoring/periods/2020-01/close".into(),
+            Box::new(none),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/records".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/records/no-such-record/rectify".into(),
+            Box::new(|_| Some(json!({"evidence": "已整改"}))),
+            [404, 404, 404, 404, 403, 401],
         ),
         (
             Method::POST,

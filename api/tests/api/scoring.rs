@@ -777,3 +777,58 @@ async fn work_orders_count_toward_this_months_score() {
         .contains(&json!("no_ratings")));
     assert_eq!(score["total"], 18.0);
 }
+
+/// The seeded leadership scheme is quarterly, its year the mean of the quarters so far.
+#[tokio::test]
+async fn a_year_can_be_the_mean_of_its_quarters() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let leader = app
+        .user(json!({"name": "赵镇长", "phone": "13900000031", "role": "cadre", "org_unit_id": w.town1,
+            "cadre_category": "leadership"}))
+        .await;
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let year = today.year();
+    let current_quarter = (today.month() - 1) / 3 + 1;
+    let mut totals = Vec::new();
+    for q in 1..=current_quarter {
+        let page = app
+            .get(
+                &format!("/scores?period={year}-Q{q}&category=leadership"),
+                &w.sup1_token,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        totals.push(row(&page.body, &leader)["total"].as_f64().unwrap());
+    }
+    let page = app
+        .get(
+            &format!("/scores?period={year}&category=leadership"),
+            &w.sup1_token,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let yearly = row(&page.body, &leader);
+    let quarters = yearly["quarters"].as_array().unwrap();
+    assert_eq!(quarters.len(), 4);
+    for (i, q) in quarters.iter().enumerate() {
+        match totals.get(i) {
+            Some(t) => assert_eq!(q.as_f64(), Some(*t)),
+            None => assert!(q.is_null(), "quarter {} has not begun", i + 1),
+        }
+    }
+    let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+    assert!(
+        (yearly["total"].as_f64().unwrap() - mean).abs() < 0.006,
+        "{yearly}"
+    );
+    assert_eq!(yearly["rank"], 1);
+    // Organ cadres have only a monthly scheme: no yearly score to show.
+    let none = app
+        .get(
+            &format!("/scores?period={year}&category=organ"),
+            &w.sup1_token,
+        )
+        .await;
+    assert_eq!(none.status, 404);
+}

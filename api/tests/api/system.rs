@@ -68,6 +68,21 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/webhooks"),
     ("post", "/api/v1/webhooks"),
     ("patch", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/scoring/schemes"),
+    ("post", "/api/v1/scoring/schemes"),
+    ("get", "/api/v1/scoring/schemes/{id}"),
+    ("put", "/api/v1/scoring/schemes/{id}"),
+    ("post", "/api/v1/scoring/adjustments"),
+    ("post", "/api/v1/scoring/adjustments/{id}/approve"),
+    ("post", "/api/v1/scoring/vetoes"),
+    ("put", "/api/v1/scoring/ratings"),
+    ("put", "/api/v1/scoring/recusals"),
+    ("get", "/api/v1/scores"),
+    ("get", "/api/v1/scores/{user_id}"),
+    ("get", "/api/v1/scores/export"),
+    ("post", "/api/v1/scoring/periods/{period}/close"),
+    ("get", "/api/v1/records"),
+    ("post", "/api/v1/records/{id}/rectify"),
 ];
 
 #[tokio::test]
