@@ -1,8 +1,9 @@
 //! A demo county to explore: two towns, villages with boundaries, a supervisor per town,
-//! cadres and villagers. Loaded by `minqing serve --demo`; loading twice changes nothing.
+//! cadres and villagers, a month of field work, two months of work orders, and last month's
+//! scores closed. Loaded by `minqing serve --demo`; loading twice changes nothing.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use minqing_protocol::{CadreCategory, CheckinKind, NewCheckin, OrgUnitKind, Role};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use minqing_protocol::{CadreCategory, CheckinKind, NewCheckin, OrgUnitKind, RaterGroup, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -12,12 +13,14 @@ use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, OrgUnitRow, UserRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
+use crate::db::scoring::{self, AdjustmentRow, RatingRow};
 use crate::db::work_orders::{self, EventRow, WorkOrderRow};
 use crate::db::{new_id, users, Db, DbConn};
 use crate::domain::boundary::parse_boundary;
 use crate::domain::checkin::CheckinRules;
 use crate::domain::org::child_path;
 use crate::domain::people::{default_rater_group, default_staff_type};
+use crate::domain::scoring::Period;
 use crate::domain::work_order::order_code;
 use crate::domain::workdays::{due_at, DueSpec, WorkCalendar};
 use crate::error::ApiResult;
@@ -129,7 +132,8 @@ pub fn load(db: &Db, timezone: chrono_tz::Tz) -> anyhow::Result<Vec<String>> {
         conn.write(|conn| {
             build(conn, &password_hash)?;
             nights_of_work(conn, timezone)?;
-            people_s_cases(conn, timezone)
+            people_s_cases(conn, timezone)?;
+            performance(conn, timezone)
         })
         .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
     }
@@ -683,4 +687,72 @@ fn demo_event(
         data: data.map(|d| d.to_string()),
         photo_ids: None,
     }
+}
+
+/// 民主测评 among 青山镇's staff for last month, a bonus signed off by a second supervisor,
+/// then last month closed: frozen scores, achievement and problem records to look at.
+fn performance(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
+    let now = Utc::now();
+    crate::scoring::seed_default_schemes(conn, now)?;
+    let today = now.with_timezone(&timezone).date_naive();
+    let Some(last_month) = today
+        .with_day(1)
+        .and_then(|d| d.pred_opt())
+        .and_then(|d| Period::parse(&d.format("%Y-%m").to_string()).ok())
+    else {
+        return Ok(());
+    };
+    let mut person = |phone: &str| users::find_by_phone(conn, phone);
+    let (Some(zhou), Some(wu), Some(li), Some(wang), Some(zhang)) = (
+        person("13900000001")?,
+        person("13900000002")?,
+        person("13900000011")?,
+        person("13900000012")?,
+        person("13900000013")?,
+    ) else {
+        return Ok(());
+    };
+    let group = |u: &UserRow| {
+        u.rater_group
+            .clone()
+            .unwrap_or_else(|| enum_text(&RaterGroup::Established))
+    };
+    let ratings: Vec<RatingRow> = [
+        (&zhou, &li, 88.0),
+        (&zhou, &wang, 85.0),
+        (&zhou, &zhang, 92.0),
+        (&li, &wang, 80.0),
+        (&li, &zhang, 90.0),
+        (&zhang, &li, 86.0),
+        (&zhang, &wang, 83.0),
+        (&wang, &li, 90.0),
+        (&wang, &zhang, 95.0),
+    ]
+    .into_iter()
+    .map(|(rater, ratee, score)| RatingRow {
+        period: last_month.to_string(),
+        ratee_id: ratee.id.clone(),
+        rater_id: rater.id.clone(),
+        rater_group: group(rater),
+        score,
+        updated_at: now.naive_utc(),
+    })
+    .collect();
+    scoring::insert_ratings(conn, &ratings)?;
+    scoring::insert_adjustment(
+        conn,
+        &AdjustmentRow {
+            id: new_id(),
+            user_id: li.id.clone(),
+            period: last_month.to_string(),
+            centipoints: 200,
+            reason: "民情日记获县级优秀".into(),
+            created_by: zhou.id.clone(),
+            created_at: now.naive_utc(),
+            approved_by: Some(wu.id.clone()),
+            approved_at: Some(now.naive_utc()),
+        },
+    )?;
+    crate::scoring::close_period(conn, &zhou.id, last_month, timezone, now)?;
+    Ok(())
 }

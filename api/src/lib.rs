@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod scoring;
 pub mod startup;
 pub mod telemetry;
 pub mod villages;

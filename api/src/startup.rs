@@ -45,7 +45,7 @@ impl Application {
         })?;
         let secret = jwt_secret(&db, &config)?;
         let first_admin_notice = ensure_admin(&db, &config)?;
-        http::scoring::seed_default_schemes(&mut db.conn()?, chrono::Utc::now())?;
+        crate::scoring::seed_default_schemes(&mut db.conn()?, chrono::Utc::now())?;
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

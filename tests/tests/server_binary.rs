@@ -252,6 +252,28 @@ fn demo_data_gives_working_logins() {
     );
     let compliance = get("/compliance?group_by=village");
     assert!(compliance.as_array().unwrap().len() >= 2, "{compliance}");
+    // Last month is scored and closed: frozen rows, and the records closing wrote.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let last_month = (today - chrono::Duration::days(i64::from(chrono::Datelike::day(&today))))
+        .format("%Y-%m")
+        .to_string();
+    let scores = get(&format!("/scores?period={last_month}&category=organ"));
+    let li = scores["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "李明")
+        .unwrap_or_else(|| panic!("{scores}"));
+    assert_eq!(li["frozen"], true);
+    assert_eq!(li["adjustments"], 2.0);
+    assert!(li["democratic"].as_f64().unwrap() > 0.0, "{li}");
+    let this_month = today.format("%Y-%m").to_string();
+    let live = get(&format!("/scores?period={this_month}&category=organ"));
+    assert_eq!(live["items"][0]["frozen"], false, "{live}");
+    assert!(
+        !get("/records")["items"].as_array().unwrap().is_empty(),
+        "achievement records"
+    );
     drop(server);
     // Loading the demo again on the same database changes nothing and still starts.
     let again = Server::start(&db, &["serve", "--demo"]);

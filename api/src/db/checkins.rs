@@ -329,6 +329,16 @@ pub fn statuses(
         .collect())
 }
 
+/// Inserts many stays in multi-row statements (bulk loads: benchmarks).
+pub fn insert_stays(conn: &mut DbConn, rows: &[StayRow]) -> ApiResult<()> {
+    for chunk in rows.chunks(1000) {
+        db_run!(conn, |c| diesel::insert_into(stays::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Inserts many check-ins in multi-row statements (bulk loads: demo data, benchmarks).
 pub fn insert_many(conn: &mut DbConn, rows: &[CheckinRow]) -> ApiResult<()> {
     // 25 columns × 1000 rows stays under both backends' bind-parameter limits.

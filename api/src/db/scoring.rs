@@ -137,6 +137,16 @@ pub fn save_rating(conn: &mut DbConn, row: &RatingRow) -> ApiResult<()> {
     Ok(())
 }
 
+/// Inserts many new ratings in multi-row statements (bulk loads: benchmarks).
+pub fn insert_ratings(conn: &mut DbConn, rows: &[RatingRow]) -> ApiResult<()> {
+    for chunk in rows.chunks(1000) {
+        db_run!(conn, |c| diesel::insert_into(scoring_ratings::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Every rating of a period: (ratee, rater group, score).
 pub fn ratings_of(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, String, f64)>> {
     Ok(db_run!(conn, |c| scoring_ratings::table

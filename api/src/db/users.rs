@@ -27,6 +27,16 @@ pub fn insert(conn: &mut DbConn, row: &UserRow) -> ApiResult<()> {
     Ok(())
 }
 
+/// Inserts many users in multi-row statements (bulk loads: demo data, benchmarks).
+pub fn insert_many(conn: &mut DbConn, rows: &[UserRow]) -> ApiResult<()> {
+    for chunk in rows.chunks(1000) {
+        db_run!(conn, |c| diesel::insert_into(users::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// A user with the materialised path of their org unit (for authorization).
 pub fn find_with_path(conn: &mut DbConn, id: &str) -> ApiResult<Option<(UserRow, Option<String>)>> {
     Ok(db_run!(conn, |c| users::table

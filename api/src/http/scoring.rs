@@ -1,16 +1,12 @@
 //! Performance scoring (DESIGN §2.5–2.6): schemes, democratic evaluation, adjustments,
 //! vetoes, ranked scores with their explanation, closing a period, records, CSV export.
 
-use std::collections::{HashMap, HashSet};
-
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::Utc;
 use minqing_protocol::{
-    Adjustment, CadreCategory, DemocraticPart, NewAdjustment, NewRating, NewVeto, Page,
-    PeriodClosure, Problem, RaterGroup, Rating, Rectification, Recusal, ScoreLine, ScoreRow,
-    ScoringRecord, ScoringScheme, Veto,
+    Adjustment, CadreCategory, NewAdjustment, NewRating, NewVeto, Page, PeriodClosure, Problem,
+    RaterGroup, Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,17 +16,16 @@ use super::extract::{required_note, Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
 use crate::db::models::{enum_text, parse_enum, utc};
-use crate::db::scoring::{self as store, PeriodBounds, SchemeRow, SnapshotRow};
+use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
 use crate::domain::access::{authorize_record, reach, Action, Actor, Reach};
 use crate::domain::people::default_rater_group;
 use crate::domain::scoring::{
-    check_adjustment_approval, check_adjustment_points, check_rating, consequences,
-    default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
-    ApprovalRefusal, CadreInput, Metric, Period, PeriodKind, PreviousPeriod, RatingRefusal, Scheme,
-    Score, VetoArea,
+    check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
+    Metric, Period, RatingRefusal, Scheme, VetoArea,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::scoring::{bounds, scheme_row, scores_of};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_schemes)
@@ -50,12 +45,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(rectify_record);
 }
 
-const CATEGORIES: [CadreCategory; 3] = [
-    CadreCategory::Leadership,
-    CadreCategory::Organ,
-    CadreCategory::Village,
-];
-
 // ---- Schemes ----
 
 fn scheme_wire(row: &SchemeRow) -> ApiResult<ScoringScheme> {
@@ -66,41 +55,6 @@ fn scheme_wire(row: &SchemeRow) -> ApiResult<ScoringScheme> {
         scheme: serde_json::from_str(&row.body)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored scheme {}: {e}", row.id)))?,
         updated_at: utc(row.updated_at),
-    })
-}
-
-fn parse_stored(row: &SchemeRow) -> ApiResult<Scheme> {
-    let value: serde_json::Value = serde_json::from_str(&row.body)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored scheme {}: {e}", row.id)))?;
-    Scheme::parse(&value).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("stored scheme {} no longer parses", row.id))
-    })
-}
-
-fn scheme_row(id: String, version: i32, scheme: &Scheme, now: NaiveDateTime) -> SchemeRow {
-    SchemeRow {
-        id,
-        name: scheme.name.clone(),
-        cadre_category: enum_text(&scheme.cadre_category),
-        period_kind: scheme.period.as_str().to_string(),
-        version,
-        body: scheme.to_json().to_string(),
-        active: true,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Seeds the default schemes (DESIGN §2.5) into a database that has none.
-pub fn seed_default_schemes(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<()> {
-    conn.write(|conn| {
-        if store::any_scheme(conn)? {
-            return Ok(());
-        }
-        for scheme in default_schemes() {
-            store::save_scheme(conn, &scheme_row(new_id(), 1, &scheme, now.naive_utc()))?;
-        }
-        Ok(())
     })
 }
 
@@ -570,296 +524,6 @@ async fn create_veto(
 
 // ---- Scores ----
 
-/// A period's local days and instants in the town's time zone.
-fn bounds(period: Period, tz: Tz, now: DateTime<Utc>) -> PeriodBounds {
-    let start_of = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest())
-            .map_or_else(
-                || d.and_hms_opt(0, 0, 0).unwrap_or_default(),
-                |t| t.naive_utc(),
-            )
-    };
-    let (first, last) = (period.first_day(), period.last_day());
-    let end = start_of(last.succ_opt().unwrap_or(last));
-    PeriodBounds {
-        first,
-        last,
-        start: start_of(first),
-        end,
-        cutoff: end.min(now.naive_utc()),
-    }
-}
-
-/// The rows of one category for one period, ranked, with each cadre's unit path.
-struct Ranked {
-    rows: Vec<ScoreRow>,
-    paths: HashMap<String, String>,
-}
-
-/// Scores a category for a period: frozen rows when the period is closed, else computed
-/// now with the active scheme of the period's kind (or, for a year, the mean of the
-/// quarters when the quarterly scheme says so).
-fn scores_of(
-    conn: &mut DbConn,
-    category: CadreCategory,
-    period: Period,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> ApiResult<Ranked> {
-    let key = period.to_string();
-    if store::closed_at(conn, &key)?.is_some() {
-        let frozen = store::snapshots(conn, &key, &enum_text(&category))?;
-        if !frozen.is_empty() {
-            let ids: Vec<String> = frozen.iter().map(|s| s.user_id.clone()).collect();
-            let rows = frozen
-                .iter()
-                .map(|s| {
-                    serde_json::from_str::<ScoreRow>(&s.body).map_err(|e| {
-                        ApiError::Internal(anyhow::anyhow!("snapshot of {}: {e}", s.user_id))
-                    })
-                })
-                .collect::<ApiResult<Vec<_>>>()?;
-            return Ok(Ranked {
-                rows,
-                paths: org::paths_of_users(conn, &ids)?,
-            });
-        }
-    }
-    let category_text = enum_text(&category);
-    if let Some(row) = store::active_scheme(conn, &category_text, period.kind().as_str())? {
-        let scheme = parse_stored(&row)?;
-        let live = live_scores(conn, &scheme, period, tz, now)?;
-        let mut rows: Vec<ScoreRow> = live
-            .scores
-            .iter()
-            .map(|s| score_row(s, &live.names, category, period, &row))
-            .collect();
-        add_year_review(conn, &scheme, period, &mut rows)?;
-        return Ok(Ranked {
-            rows,
-            paths: live.paths,
-        });
-    }
-    if period.kind() == PeriodKind::Year {
-        if let Some(row) = store::active_scheme(conn, &category_text, PeriodKind::Quarter.as_str())?
-            .filter(|r| parse_stored(r).is_ok_and(|s| s.yearly_mean_of_quarters))
-        {
-            return mean_of_the_quarters(conn, category, period, &row, tz, now);
-        }
-    }
-    Err(ApiError::NotFound(format!(
-        "no active {} scheme for {} cadres",
-        period.kind().as_str(),
-        category_text
-    )))
-}
-
-struct Live {
-    scores: Vec<Score>,
-    names: HashMap<String, String>,
-    paths: HashMap<String, String>,
-}
-
-fn live_scores(
-    conn: &mut DbConn,
-    scheme: &Scheme,
-    period: Period,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> ApiResult<Live> {
-    let key = period.to_string();
-    let cadres = store::cadres_of(conn, &enum_text(&scheme.cadre_category))?;
-    let who: HashSet<String> = cadres.iter().map(|c| c.0.clone()).collect();
-    let mut metrics = store::metrics(conn, &who, &bounds(period, tz, now))?;
-    let mut ratings: HashMap<String, Vec<(RaterGroup, f64)>> = HashMap::new();
-    for (ratee, group, score) in store::ratings_of(conn, &key)? {
-        if who.contains(&ratee) {
-            ratings
-                .entry(ratee)
-                .or_default()
-                .push((parse_enum(&group)?, score));
-        }
-    }
-    let mut adjustments: HashMap<String, Vec<f64>> = HashMap::new();
-    for (user, centi) in store::approved_adjustments(conn, &key)? {
-        adjustments.entry(user).or_default().push(points(centi));
-    }
-    let mut vetoes: HashMap<String, Vec<VetoArea>> = HashMap::new();
-    for (user, area) in store::vetoes_of(conn, &key)? {
-        if let Some(area) = VetoArea::parse(&area) {
-            vetoes.entry(user).or_default().push(area);
-        }
-    }
-    let inputs: Vec<CadreInput> = cadres
-        .iter()
-        .map(|(id, _, _)| CadreInput {
-            user_id: id.clone(),
-            metrics: metrics.remove(id).unwrap_or_default(),
-            ratings: ratings.remove(id).unwrap_or_default(),
-            adjustments: adjustments.remove(id).unwrap_or_default(),
-            vetoes: vetoes.remove(id).unwrap_or_default(),
-        })
-        .collect();
-    Ok(Live {
-        scores: score_all(scheme, &inputs),
-        names: cadres
-            .iter()
-            .map(|(id, name, _)| (id.clone(), name.clone()))
-            .collect(),
-        paths: cadres.into_iter().map(|(id, _, path)| (id, path)).collect(),
-    })
-}
-
-fn score_row(
-    s: &Score,
-    names: &HashMap<String, String>,
-    category: CadreCategory,
-    period: Period,
-    scheme: &SchemeRow,
-) -> ScoreRow {
-    ScoreRow {
-        user_id: s.user_id.clone(),
-        name: names.get(&s.user_id).cloned().unwrap_or_default(),
-        category,
-        period: period.to_string(),
-        total: points(s.total),
-        rank: s.rank,
-        of: s.of,
-        democratic: points(s.democratic.points),
-        democratic_detail: DemocraticPart {
-            score: s.democratic.score,
-            points: points(s.democratic.points),
-            raters: s.democratic.raters,
-        },
-        adjustments: points(s.adjustments),
-        veto: !s.vetoes.is_empty(),
-        veto_areas: s.vetoes.iter().map(|v| v.as_str().to_string()).collect(),
-        grade: s.grade.as_str().to_string(),
-        flags: s.flags.clone(),
-        breakdown: s
-            .lines
-            .iter()
-            .map(|l| ScoreLine {
-                code: l.code.clone(),
-                name: l.name.clone(),
-                metric: l.metric.as_str().to_string(),
-                value: l.value,
-                target: l.target,
-                rule: l.rule.as_str().to_string(),
-                points: points(l.points),
-                record_ids: None,
-            })
-            .collect(),
-        quarters: None,
-        scheme_id: scheme.id.clone(),
-        scheme_version: scheme.version,
-        frozen: false,
-    }
-}
-
-/// A year scored as the mean of its quarters' totals, ranked on that mean.
-fn mean_of_the_quarters(
-    conn: &mut DbConn,
-    category: CadreCategory,
-    year: Period,
-    scheme_row: &SchemeRow,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> ApiResult<Ranked> {
-    let scheme = parse_stored(scheme_row)?;
-    let mut by_user: HashMap<String, (String, [Option<i64>; 4], bool)> = HashMap::new();
-    let mut paths = HashMap::new();
-    for (i, quarter) in year.quarters_of_year().into_iter().enumerate() {
-        if quarter.first_day() > now.with_timezone(&tz).date_naive() {
-            continue;
-        }
-        let ranked = scores_of(conn, category, quarter, tz, now)?;
-        for row in ranked.rows {
-            let entry = by_user
-                .entry(row.user_id.clone())
-                .or_insert_with(|| (row.name.clone(), [None; 4], false));
-            entry.1[i] = Some((row.total * 100.0).round() as i64);
-            entry.2 |= row.veto;
-        }
-        paths.extend(ranked.paths);
-    }
-    let year_vetoes: HashSet<String> = store::vetoes_of(conn, &year.to_string())?
-        .into_iter()
-        .map(|(u, _)| u)
-        .collect();
-    let totals: Vec<(String, i64)> = by_user
-        .iter()
-        .filter_map(|(id, (_, q, _))| mean_of_quarters(q).map(|m| (id.clone(), m)))
-        .collect();
-    let of = u32::try_from(totals.len()).unwrap_or(u32::MAX);
-    let total_of: HashMap<String, i64> = totals.iter().cloned().collect();
-    let mut rows: Vec<ScoreRow> = rank(&totals)
-        .into_iter()
-        .map(|(id, r)| {
-            let (name, quarters, vetoed_in_quarter) = &by_user[&id];
-            let total = total_of[&id];
-            let vetoed = *vetoed_in_quarter || year_vetoes.contains(&id);
-            ScoreRow {
-                user_id: id.clone(),
-                name: name.clone(),
-                category,
-                period: year.to_string(),
-                total: points(total),
-                rank: r,
-                of,
-                democratic: 0.0,
-                democratic_detail: DemocraticPart {
-                    score: 0.0,
-                    points: 0.0,
-                    raters: 0,
-                },
-                adjustments: 0.0,
-                veto: vetoed,
-                veto_areas: Vec::new(),
-                grade: grade(&scheme.grades, total, vetoed).as_str().to_string(),
-                flags: if vetoed {
-                    vec!["veto".into()]
-                } else {
-                    Vec::new()
-                },
-                breakdown: Vec::new(),
-                quarters: Some(quarters.iter().map(|q| q.map(points)).collect()),
-                scheme_id: scheme_row.id.clone(),
-                scheme_version: scheme_row.version,
-                frozen: false,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.user_id.cmp(&b.user_id)));
-    add_year_review(conn, &scheme, year, &mut rows)?;
-    Ok(Ranked { rows, paths })
-}
-
-/// The yearly rules of DESIGN §2.5 as flags on a year's rows.
-fn add_year_review(
-    conn: &mut DbConn,
-    scheme: &Scheme,
-    period: Period,
-    rows: &mut [ScoreRow],
-) -> ApiResult<()> {
-    if period.kind() != PeriodKind::Year {
-        return Ok(());
-    }
-    let counts = store::year_record_counts(conn, period.year())?;
-    for row in rows {
-        let (achievements, open_problems) = counts.get(&row.user_id).copied().unwrap_or_default();
-        let review = year_review(achievements, open_problems, &scheme.consequences);
-        if review.suggested_excellent {
-            row.flags.push("suggested_excellent".into());
-        }
-        if review.major_contribution {
-            row.flags.push("major_contribution".into());
-        }
-    }
-    Ok(())
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -1089,166 +753,11 @@ async fn close_period(
     }
     let closure = state
         .db
-        .run(move |conn| conn.write(|conn| close(conn, &actor, period, tz, now)))
+        .run(move |conn| {
+            conn.write(|conn| crate::scoring::close_period(conn, &actor.user_id, period, tz, now))
+        })
         .await?;
     Ok(web::Json(closure))
-}
-
-fn close(
-    conn: &mut DbConn,
-    actor: &Actor,
-    period: Period,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> ApiResult<PeriodClosure> {
-    let key = period.to_string();
-    let mut closure = PeriodClosure {
-        period: key.clone(),
-        closed_at: now,
-        scores: 0,
-        achievement_records: 0,
-        problem_records: 0,
-        statements: Vec::new(),
-        position_adjustments: Vec::new(),
-    };
-    // Scored before the period is marked closed, so that the live numbers are what freezes.
-    let mut snapshots = Vec::new();
-    let mut records = Vec::new();
-    let previous = period.previous().map(|p| p.to_string());
-    let previous = PreviousPeriod {
-        problem: match &previous {
-            Some(p) => store::users_with_record(conn, p, "problem")?,
-            None => HashSet::new(),
-        },
-        statement_streak: match &previous {
-            Some(p) => store::bottom_streaks(conn, p)?,
-            None => HashMap::new(),
-        },
-    };
-    for category in CATEGORIES {
-        let category_text = enum_text(&category);
-        let Some(scheme_row) = store::active_scheme(conn, &category_text, period.kind().as_str())?
-        else {
-            if let Ok(ranked) = scores_of(conn, category, period, tz, now) {
-                // A year scored as the mean of its quarters: frozen, without consequences.
-                for row in ranked.rows {
-                    snapshots.push(snapshot(&row, 0)?);
-                }
-            }
-            continue;
-        };
-        let scheme = parse_stored(&scheme_row)?;
-        let live = live_scores(conn, &scheme, period, tz, now)?;
-        let outcome = consequences(&scheme, period, &live.scores, &previous);
-        let statements: HashSet<&String> = outcome.statements.iter().collect();
-        let adjust: HashSet<&String> = outcome.position_adjustment.iter().collect();
-        let mut rows: Vec<ScoreRow> = live
-            .scores
-            .iter()
-            .map(|s| score_row(s, &live.names, category, period, &scheme_row))
-            .collect();
-        add_year_review(conn, &scheme, period, &mut rows)?;
-        for mut row in rows {
-            row.frozen = true;
-            if statements.contains(&row.user_id) {
-                row.flags.push("statement".into());
-            }
-            if adjust.contains(&row.user_id) {
-                row.flags.push("position_adjustment".into());
-            }
-            let streak = outcome
-                .bottom_streaks
-                .get(&row.user_id)
-                .copied()
-                .unwrap_or(0);
-            snapshots.push(snapshot(&row, streak)?);
-        }
-        let rank_of: HashMap<&String, (u32, u32)> = live
-            .scores
-            .iter()
-            .map(|s| (&s.user_id, (s.rank, s.of)))
-            .collect();
-        let reason = |user: &String, what: &str| {
-            let (r, of) = rank_of.get(user).copied().unwrap_or_default();
-            format!(
-                "{what}: ranked {r} of {of} {category_text} cadres in {key} ({})",
-                scheme.name
-            )
-        };
-        for user in &outcome.achievements {
-            records.push(record(
-                user,
-                "achievement",
-                &key,
-                reason(user, "实绩 achievement"),
-                None,
-                now,
-            ));
-        }
-        for (user, by) in &outcome.problems {
-            records.push(record(
-                user,
-                "problem",
-                &key,
-                reason(user, "问题痕迹 problem"),
-                Some(*by),
-                now,
-            ));
-        }
-        closure.achievement_records += u32::try_from(outcome.achievements.len()).unwrap_or(0);
-        closure.problem_records += u32::try_from(outcome.problems.len()).unwrap_or(0);
-        closure.statements.extend(outcome.statements);
-        closure
-            .position_adjustments
-            .extend(outcome.position_adjustment);
-    }
-    if !store::close_period(conn, &key, now.naive_utc(), &actor.user_id)? {
-        return Err(ApiError::Conflict(format!(
-            "period {key} is closed already"
-        )));
-    }
-    closure.scores = u32::try_from(snapshots.len()).unwrap_or(u32::MAX);
-    store::insert_snapshots(conn, &snapshots)?;
-    store::insert_records(conn, &records)?;
-    Ok(closure)
-}
-
-fn snapshot(row: &ScoreRow, bottom_streak: u32) -> ApiResult<SnapshotRow> {
-    let mut frozen = row.clone();
-    frozen.frozen = true;
-    Ok(SnapshotRow {
-        period: row.period.clone(),
-        user_id: row.user_id.clone(),
-        cadre_category: enum_text(&row.category),
-        scheme_id: row.scheme_id.clone(),
-        scheme_version: row.scheme_version,
-        rank: i32::try_from(row.rank).unwrap_or(i32::MAX),
-        bottom_streak: i32::try_from(bottom_streak).unwrap_or(i32::MAX),
-        body: serde_json::to_string(&frozen)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("freezing a score: {e}")))?,
-    })
-}
-
-fn record(
-    user: &str,
-    kind: &str,
-    period: &str,
-    reason: String,
-    rectify_by: Option<chrono::NaiveDate>,
-    now: DateTime<Utc>,
-) -> store::RecordRow {
-    store::RecordRow {
-        id: new_id(),
-        user_id: user.to_string(),
-        kind: kind.into(),
-        period: period.into(),
-        reason,
-        rectify_by,
-        evidence: None,
-        cleared_at: None,
-        cleared_by: None,
-        created_at: now.naive_utc(),
-    }
 }
 
 // ---- Records ----
