@@ -7,11 +7,9 @@
 
 use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
 use minqing_api::auth::password::hash_password;
-use minqing_api::config::Config;
 use minqing_api::db::models::UserRow;
 use minqing_api::db::users;
 use minqing_api::db::work_orders::{self, WorkOrderRow};
-use minqing_api::startup::Application;
 use minqing_e2e::TestDatabase;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,84 +17,25 @@ use serde_json::json;
 
 #[path = "support.rs"]
 mod support;
-use support::{env_num, ms, post, read_load};
-
-const PASSWORD: &str = "bench-password";
+use support::{county, env_num, ms, post, read_load, start, PASSWORD};
 const TOWNS: usize = 10;
 const VILLAGES_PER_TOWN: usize = 10;
 
 async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
     let client = reqwest::Client::new();
-    let config = Config {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-        data_dir: db.dir().join("data"),
-        jwt_secret: Some("a-bench-secret-that-is-long-enough-0123456789".into()),
-        admin_phone: Some("13800000000".into()),
-        admin_password: Some(PASSWORD.into()),
-        db_pool_size: 16,
-        job_interval: std::time::Duration::from_secs(86_400),
-        ..Config::default()
-    };
-    let app = Application::build(config).expect("the server starts");
-    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-    let handle = app.db().clone();
-    tokio::spawn(app.run_until_stopped());
-    let admin = post(
-        &client,
-        &format!("{base}/auth/login"),
-        None,
-        json!({"phone": "13800000000", "password": PASSWORD}),
-    )
-    .await;
-    let admin = admin["access_token"].as_str().unwrap().to_string();
-    post(
-        &client,
-        &format!("{base}/categories"),
-        Some(&admin),
-        json!({"code": "road", "name": "道路", "group": "基础设施", "default_due_working_days": 3}),
-    )
-    .await;
-    let county = post(
-        &client,
-        &format!("{base}/org-units"),
-        Some(&admin),
-        json!({"name": "县", "kind": "county"}),
-    )
-    .await;
-    let mut towns = Vec::new();
-    for t in 0..TOWNS {
-        let town = post(
-            &client,
-            &format!("{base}/org-units"),
-            Some(&admin),
-            json!({"name": format!("镇{t}"), "kind": "town", "parent_id": county["id"]}),
-        )
-        .await;
-        let town_id = town["id"].as_str().unwrap().to_string();
-        let mut villages = Vec::new();
-        for v in 0..VILLAGES_PER_TOWN {
-            let village = post(
-                &client,
-                &format!("{base}/org-units"),
-                Some(&admin),
-                json!({"name": format!("村{t}-{v}"), "kind": "village", "parent_id": town_id}),
-            )
-            .await;
-            villages.push(village["id"].as_str().unwrap().to_string());
-        }
-        towns.push((town_id, villages));
-    }
+    let server = start(&client, &db).await;
+    let (base, admin) = (server.base.clone(), server.admin.clone());
+    let towns = county(&client, &server, TOWNS, VILLAGES_PER_TOWN).await;
     // One supervisor for town 0, whose view is measured.
     let now = Utc::now();
-    let mut conn = handle.conn().unwrap();
+    let mut conn = server.db.conn().unwrap();
     let supervisor = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         phone: "13700000001".into(),
         name: "督查".into(),
         password_hash: hash_password(PASSWORD).unwrap(),
         role: "supervisor".into(),
-        org_unit_id: Some(towns[0].0.clone()),
+        org_unit_id: Some(towns[0].id.clone()),
         cadre_category: None,
         staff_type: None,
         rater_group: None,
@@ -105,20 +44,6 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
         updated_at: now.naive_utc(),
     };
     users::insert(&mut conn, &supervisor).unwrap();
-    let paths: Vec<Vec<String>> = towns
-        .iter()
-        .map(|(_, villages)| {
-            villages
-                .iter()
-                .map(|v| {
-                    minqing_api::db::org::find(&mut conn, v)
-                        .unwrap()
-                        .unwrap()
-                        .path
-                })
-                .collect()
-        })
-        .collect();
 
     let started = std::time::Instant::now();
     let mut rng = StdRng::seed_from_u64(7);
@@ -153,8 +78,8 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
             category: "road".into(),
             title: "路灯不亮".into(),
             description: "请处理".into(),
-            village_id: towns[t].1[v].clone(),
-            org_path: paths[t][v].clone(),
+            village_id: towns[t].villages[v].0.clone(),
+            org_path: towns[t].villages[v].1.clone(),
             lat: Some(29.08),
             lon: Some(119.65),
             address: None,
@@ -165,7 +90,7 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
             created_by: None,
             status: status.into(),
             resolved_on_spot: false,
-            unit_id: (!submitted).then(|| towns[t].0.clone()),
+            unit_id: (!submitted).then(|| towns[t].id.clone()),
             assignee_id: None,
             commitment: None,
             assigned_at: (!submitted).then(|| assigned.naive_utc()),

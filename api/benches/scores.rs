@@ -15,17 +15,13 @@ use minqing_api::db::models::UserRow;
 use minqing_api::db::scoring::{self, RatingRow};
 use minqing_api::db::users;
 use minqing_api::db::work_orders::{self, WorkOrderRow};
-use minqing_api::startup::Application;
 use minqing_e2e::TestDatabase;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 
 #[path = "support.rs"]
 mod support;
-use support::{env_num, ms, post, read_load};
-
-const PASSWORD: &str = "bench-password";
+use support::{county, env_num, ms, read_load, start, PASSWORD};
 const TOWNS: usize = 10;
 const VILLAGES_PER_TOWN: usize = 10;
 const KINDS: [&str; 5] = [
@@ -45,79 +41,11 @@ struct Size {
 
 async fn run(label: &str, db: TestDatabase, size: &Size) {
     let client = reqwest::Client::new();
-    let config = Config {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-        data_dir: db.dir().join("data"),
-        jwt_secret: Some("a-bench-secret-that-is-long-enough-0123456789".into()),
-        admin_phone: Some("13800000000".into()),
-        admin_password: Some(PASSWORD.into()),
-        db_pool_size: 16,
-        job_interval: std::time::Duration::from_secs(86_400),
-        ..Config::default()
-    };
-    let tz = config.timezone;
-    let app = Application::build(config).expect("the server starts");
-    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-    let handle = app.db().clone();
-    tokio::spawn(app.run_until_stopped());
-    let admin = post(
-        &client,
-        &format!("{base}/auth/login"),
-        None,
-        json!({"phone": "13800000000", "password": PASSWORD}),
-    )
-    .await;
-    let admin = admin["access_token"].as_str().unwrap().to_string();
-    post(
-        &client,
-        &format!("{base}/categories"),
-        Some(&admin),
-        json!({"code": "road", "name": "道路", "group": "基础设施", "default_due_working_days": 3}),
-    )
-    .await;
-    let county = post(
-        &client,
-        &format!("{base}/org-units"),
-        Some(&admin),
-        json!({"name": "县", "kind": "county"}),
-    )
-    .await;
-    // (town id, [(village id, village path)])
-    let mut towns: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for t in 0..TOWNS {
-        let town = post(
-            &client,
-            &format!("{base}/org-units"),
-            Some(&admin),
-            json!({"name": format!("镇{t}"), "kind": "town", "parent_id": county["id"]}),
-        )
-        .await;
-        let mut villages = Vec::new();
-        for v in 0..VILLAGES_PER_TOWN {
-            let village = post(
-                &client,
-                &format!("{base}/org-units"),
-                Some(&admin),
-                json!({"name": format!("村{t}-{v}"), "kind": "village", "parent_id": town["id"]}),
-            )
-            .await;
-            villages.push((
-                village["id"].as_str().unwrap().to_string(),
-                village["path"].as_str().unwrap_or_default().to_string(),
-            ));
-        }
-        towns.push((town["id"].as_str().unwrap().to_string(), villages));
-    }
-    let mut conn = handle.conn().unwrap();
-    for (_, villages) in &mut towns {
-        for (id, path) in villages.iter_mut() {
-            *path = minqing_api::db::org::find(&mut conn, id)
-                .unwrap()
-                .unwrap()
-                .path;
-        }
-    }
+    let server = start(&client, &db).await;
+    let (base, admin) = (server.base.clone(), server.admin.clone());
+    let tz = Config::default().timezone;
+    let towns = county(&client, &server, TOWNS, VILLAGES_PER_TOWN).await;
+    let mut conn = server.db.conn().unwrap();
 
     let started = std::time::Instant::now();
     let now = Utc::now();
@@ -129,7 +57,7 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
             name: format!("干部{i}"),
             password_hash: hash.clone(),
             role: "cadre".into(),
-            org_unit_id: Some(towns[i % TOWNS].0.clone()),
+            org_unit_id: Some(towns[i % TOWNS].id.clone()),
             cadre_category: Some("organ".into()),
             staff_type: Some("established".into()),
             rater_group: Some(
@@ -149,8 +77,8 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
     let mut stays = Vec::new();
     for n in 0..size.checkins {
         let i = (n as usize) % size.cadres;
-        let (_, villages) = &towns[i % TOWNS];
-        let (village, path) = &villages[(n as usize / size.cadres) % VILLAGES_PER_TOWN];
+        let (village, path) =
+            &towns[i % TOWNS].villages[(n as usize / size.cadres) % VILLAGES_PER_TOWN];
         let at = now - Days::minutes(rng.random_range(60..60 * 24 * 365));
         let night = local(at).date_naive();
         let roll = rng.random_range(0..100);
@@ -216,8 +144,8 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
     let mut batch = Vec::with_capacity(10_000);
     for n in 0..size.orders {
         let i = rng.random_range(0..size.cadres);
-        let (town, villages) = &towns[i % TOWNS];
-        let (village, path) = &villages[rng.random_range(0..VILLAGES_PER_TOWN)];
+        let town = &towns[i % TOWNS];
+        let (village, path) = &town.villages[rng.random_range(0..VILLAGES_PER_TOWN)];
         let created = now - Days::minutes(rng.random_range(60..60 * 24 * 365));
         let assigned = created + Days::hours(rng.random_range(1..48));
         let due = assigned + Days::days(rng.random_range(2..10));
@@ -249,7 +177,7 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
             created_by: Some(cadres[rng.random_range(0..size.cadres)].id.clone()),
             status: status.into(),
             resolved_on_spot: false,
-            unit_id: Some(town.clone()),
+            unit_id: Some(town.id.clone()),
             assignee_id: Some(cadres[i].id.clone()),
             commitment: None,
             assigned_at: Some(assigned.naive_utc()),

@@ -4,7 +4,102 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use minqing_api::config::Config;
+use minqing_api::db::Db;
+use minqing_api::startup::Application;
+use minqing_e2e::TestDatabase;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "bench-password";
+
+/// A server started on a test database, with the admin signed in.
+pub struct Server {
+    pub base: String,
+    pub admin: String,
+    pub db: Db,
+}
+
+/// Starts the real server on `db` (background jobs held off) and signs the admin in.
+pub async fn start(client: &reqwest::Client, db: &TestDatabase) -> Server {
+    let config = Config {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        data_dir: db.dir().join("data"),
+        jwt_secret: Some("a-bench-secret-that-is-long-enough-0123456789".into()),
+        admin_phone: Some("13800000000".into()),
+        admin_password: Some(PASSWORD.into()),
+        db_pool_size: 16,
+        job_interval: Duration::from_secs(86_400),
+        ..Config::default()
+    };
+    let app = Application::build(config).expect("the server starts");
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let handle = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    let login = post(
+        client,
+        &format!("{base}/auth/login"),
+        None,
+        json!({"phone": "13800000000", "password": PASSWORD}),
+    )
+    .await;
+    Server {
+        admin: login["access_token"].as_str().unwrap().to_string(),
+        base,
+        db: handle,
+    }
+}
+
+/// One town of the county: its id and its villages' ids and paths.
+pub struct Town {
+    pub id: String,
+    pub villages: Vec<(String, String)>,
+}
+
+/// A work-order category `road` and a county of `towns` towns with `villages` villages each,
+/// made through the API.
+pub async fn county(
+    client: &reqwest::Client,
+    s: &Server,
+    towns: usize,
+    villages: usize,
+) -> Vec<Town> {
+    post(
+        client,
+        &format!("{}/categories", s.base),
+        Some(&s.admin),
+        json!({"code": "road", "name": "道路", "group": "基础设施", "default_due_working_days": 3}),
+    )
+    .await;
+    let units = format!("{}/org-units", s.base);
+    let unit = |body: Value| post(client, &units, Some(&s.admin), body);
+    let county = unit(json!({"name": "县", "kind": "county"})).await;
+    let mut made = Vec::new();
+    for t in 0..towns {
+        let town =
+            unit(json!({"name": format!("镇{t}"), "kind": "town", "parent_id": county["id"]}))
+                .await;
+        let mut list = Vec::new();
+        for v in 0..villages {
+            let village = unit(
+                json!({"name": format!("村{t}-{v}"), "kind": "village", "parent_id": town["id"]}),
+            )
+            .await;
+            let id = village["id"].as_str().unwrap().to_string();
+            let mut conn = s.db.conn().unwrap();
+            let path = minqing_api::db::org::find(&mut conn, &id)
+                .unwrap()
+                .unwrap()
+                .path;
+            list.push((id, path));
+        }
+        made.push(Town {
+            id: town["id"].as_str().unwrap().to_string(),
+            villages: list,
+        });
+    }
+    made
+}
 
 pub fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)

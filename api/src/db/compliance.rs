@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
 use diesel::upsert::excluded;
 
-use super::schema::{org_units, settings, users, work_order_daily, work_orders};
-use super::work_orders::WorkOrderRow;
+use super::schema::{
+    org_units, settings, users, work_order_daily, work_order_open_due, work_orders,
+};
+use super::work_orders::{WorkOrderRow, OPEN_STATUSES};
 use super::{db_run, DbConn};
 use crate::domain::compliance::{daily_counts, ComplianceCounts, DailyCounts, OrderTimes};
 use crate::error::ApiResult;
@@ -37,6 +39,10 @@ pub struct ComplianceFilter {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub now: NaiveDateTime,
+    /// Today's local date and the UTC instant it began: orders due on earlier days and not
+    /// resolved are overdue; of today's, those whose time has passed.
+    pub today: NaiveDate,
+    pub today_began: NaiveDateTime,
 }
 
 #[derive(Debug, QueryableByName)]
@@ -77,6 +83,12 @@ struct OverdueRow {
     overdue: i64,
 }
 
+#[derive(Debug, QueryableByName)]
+struct DueToday {
+    #[diesel(sql_type = Nullable<Text>)]
+    key: Option<String>,
+}
+
 /// One group's key, display name and counts.
 pub struct GroupCounts {
     pub key: String,
@@ -85,7 +97,8 @@ pub struct GroupCounts {
 }
 
 /// The counts of DESIGN §2.4 for every group: the period's days summed in one query, the
-/// open orders past due counted in another, the groups' names read in a third.
+/// open orders due on earlier days in another, today's past their time in a third, the
+/// groups' names in a fourth — none of them reads more than a day of orders.
 pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCounts>> {
     let key = match f.group_by {
         GroupBy::Unit => "unit_id",
@@ -120,14 +133,21 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
          GROUP BY d.{key}"
     );
     let overdue_sql = format!(
-        "SELECT w.{key} AS key, COUNT(*) AS overdue
-         FROM work_orders w
-         WHERE w.org_path LIKE $1
-           AND w.status IN ('submitted', 'assigned', 'in_progress', 'reopened') AND w.due_at < $2
-           AND w.{key} IS NOT NULL
-           AND ($3 IS NULL OR w.unit_id = $3) AND ($4 IS NULL OR w.village_id = $4)
-           AND ($5 IS NULL OR w.assignee_id = $5)
-         GROUP BY w.{key}"
+        "SELECT o.{key} AS key, CAST(COALESCE(SUM(o.open_orders), 0) AS BIGINT) AS overdue
+         FROM work_order_open_due o JOIN org_units v ON v.id = o.village_id
+         WHERE v.path LIKE $1 AND o.due_day < $2 AND o.{key} <> ''
+           AND ($3 IS NULL OR o.unit_id = $3) AND ($4 IS NULL OR o.village_id = $4)
+           AND ($5 IS NULL OR o.assignee_id = $5)
+         GROUP BY o.{key}"
+    );
+    // Not grouped in SQL: a GROUP BY tempts SQLite to walk an index in group order through
+    // every order instead of today's few.
+    let due_today_sql = format!(
+        "SELECT w.{key} AS key FROM work_orders w
+         WHERE w.status IN ('submitted', 'assigned', 'in_progress', 'reopened')
+           AND w.due_at >= $1 AND w.due_at < $2 AND w.org_path LIKE $3
+           AND ($4 IS NULL OR w.unit_id = $4) AND ($5 IS NULL OR w.village_id = $5)
+           AND ($6 IS NULL OR w.assignee_id = $6)"
     );
     let within = format!("{}%", f.within);
     let (unit, village, assignee) = (
@@ -135,24 +155,33 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
         f.village_id.as_deref(),
         f.assignee_id.as_deref(),
     );
-    let (period, overdue): (Vec<PeriodRow>, Vec<OverdueRow>) = db_run!(conn, |c| {
-        let period = diesel::sql_query(period_sql.as_str())
-            .bind::<Text, _>(&within)
-            .bind::<Date, _>(f.from)
-            .bind::<Date, _>(f.to)
-            .bind::<Nullable<Text>, _>(unit)
-            .bind::<Nullable<Text>, _>(village)
-            .bind::<Nullable<Text>, _>(assignee)
-            .load(c)?;
-        let overdue = diesel::sql_query(overdue_sql.as_str())
-            .bind::<Text, _>(&within)
-            .bind::<Timestamp, _>(f.now)
-            .bind::<Nullable<Text>, _>(unit)
-            .bind::<Nullable<Text>, _>(village)
-            .bind::<Nullable<Text>, _>(assignee)
-            .load(c)?;
-        Ok::<_, diesel::result::Error>((period, overdue))
-    })?;
+    let (period, overdue, due_today): (Vec<PeriodRow>, Vec<OverdueRow>, Vec<DueToday>) =
+        db_run!(conn, |c| {
+            let period = diesel::sql_query(period_sql.as_str())
+                .bind::<Text, _>(&within)
+                .bind::<Date, _>(f.from)
+                .bind::<Date, _>(f.to)
+                .bind::<Nullable<Text>, _>(unit)
+                .bind::<Nullable<Text>, _>(village)
+                .bind::<Nullable<Text>, _>(assignee)
+                .load(c)?;
+            let overdue = diesel::sql_query(overdue_sql.as_str())
+                .bind::<Text, _>(&within)
+                .bind::<Date, _>(f.today)
+                .bind::<Nullable<Text>, _>(unit)
+                .bind::<Nullable<Text>, _>(village)
+                .bind::<Nullable<Text>, _>(assignee)
+                .load(c)?;
+            let due_today = diesel::sql_query(due_today_sql.as_str())
+                .bind::<Timestamp, _>(f.today_began)
+                .bind::<Timestamp, _>(f.now)
+                .bind::<Text, _>(&within)
+                .bind::<Nullable<Text>, _>(unit)
+                .bind::<Nullable<Text>, _>(village)
+                .bind::<Nullable<Text>, _>(assignee)
+                .load(c)?;
+            Ok::<_, diesel::result::Error>((period, overdue, due_today))
+        })?;
 
     let mut groups: HashMap<String, (DailyCounts, u64)> = HashMap::new();
     for r in period {
@@ -172,7 +201,10 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
         };
     }
     for r in overdue {
-        groups.entry(r.key).or_default().1 = u64::try_from(r.overdue).unwrap_or(0);
+        groups.entry(r.key).or_default().1 += u64::try_from(r.overdue).unwrap_or(0);
+    }
+    for key in due_today.into_iter().filter_map(|r| r.key) {
+        groups.entry(key).or_default().1 += 1;
     }
     // Days whose contributions cancelled out leave rows of zeros behind: not a group.
     groups.retain(|_, (days, overdue)| *days != DailyCounts::default() || *overdue > 0);
@@ -201,9 +233,16 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
     Ok(rows)
 }
 
-/// The daily rows an order's changes touch, each with the sum of what changed there.
+/// A group on a local day: (village, day, unit or '', assignee or '').
+type DayKey = (String, NaiveDate, String, String);
+
+/// The daily rows an order's changes touch, each with the sum of what changed there: the
+/// period counts, and the open orders by the day they are due.
 #[derive(Default)]
-pub struct DailyChanges(HashMap<(String, NaiveDate, String, String), DailyCounts>);
+pub struct DailyChanges {
+    days: HashMap<DayKey, DailyCounts>,
+    open_due: HashMap<DayKey, i64>,
+}
 
 impl DailyChanges {
     /// Counts `row` in (`sign` 1) or out (`sign` -1) of the days it touches.
@@ -219,21 +258,30 @@ impl DailyChanges {
             done: matches!(row.status.as_str(), "resolved" | "closed"),
             reopened: row.reopen_count > 0,
         };
-        for (day, counts) in daily_counts(&times, tz) {
-            let key = (
+        let key = |day: NaiveDate| {
+            (
                 row.village_id.clone(),
                 day,
                 row.unit_id.clone().unwrap_or_default(),
                 row.assignee_id.clone().unwrap_or_default(),
-            );
-            self.0.entry(key).or_default().add(&counts, sign);
+            )
+        };
+        for (day, counts) in daily_counts(&times, tz) {
+            self.days.entry(key(day)).or_default().add(&counts, sign);
+        }
+        if let Some(due) = row
+            .due_at
+            .filter(|_| OPEN_STATUSES.contains(&row.status.as_str()))
+        {
+            let day = tz.from_utc_datetime(&due).date_naive();
+            *self.open_due.entry(key(day)).or_default() += sign;
         }
     }
 
     /// Adds the changes to the stored days (in the caller's transaction).
     pub fn store(self, conn: &mut DbConn) -> ApiResult<()> {
         let rows: Vec<_> = self
-            .0
+            .days
             .into_iter()
             .filter(|(_, c)| *c != DailyCounts::default())
             .map(|((village_id, day, unit_id, assignee_id), c)| {
@@ -286,6 +334,40 @@ impl DailyChanges {
                 ))
                 .execute(c))?;
         }
+        let open: Vec<_> = self.open_due.into_iter().filter(|(_, n)| *n != 0).collect();
+        let rows: Vec<_> = open
+            .iter()
+            .map(|((village_id, day, unit_id, assignee_id), n)| {
+                use work_order_open_due::dsl as o;
+                (
+                    o::village_id.eq(village_id),
+                    o::due_day.eq(*day),
+                    o::unit_id.eq(unit_id),
+                    o::assignee_id.eq(assignee_id),
+                    o::open_orders.eq(*n),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            use work_order_open_due::dsl as o;
+            db_run!(conn, |c| diesel::insert_into(o::work_order_open_due)
+                .values(chunk)
+                .on_conflict((o::village_id, o::due_day, o::unit_id, o::assignee_id))
+                .do_update()
+                .set(o::open_orders.eq(o::open_orders + excluded(o::open_orders)))
+                .execute(c))?;
+        }
+        // A day whose last open order closed is dropped, so that the table holds only days
+        // with open orders.
+        for ((village_id, day, unit_id, assignee_id), _) in open.iter().filter(|(_, n)| *n < 0) {
+            use work_order_open_due::dsl as o;
+            db_run!(conn, |c| diesel::delete(
+                o::work_order_open_due
+                    .find((village_id, *day, unit_id, assignee_id))
+                    .filter(o::open_orders.le(0))
+            )
+            .execute(c))?;
+        }
         Ok(())
     }
 }
@@ -303,7 +385,10 @@ pub fn keep_daily_counts_in(conn: &mut DbConn, tz: Tz) -> ApiResult<()> {
         if counted_in.as_deref() == Some(tz.name()) {
             return Ok(());
         }
-        db_run!(conn, |c| diesel::delete(work_order_daily::table).execute(c))?;
+        db_run!(conn, |c| {
+            diesel::delete(work_order_daily::table).execute(c)?;
+            diesel::delete(work_order_open_due::table).execute(c)
+        })?;
         let mut after = String::new();
         loop {
             let page: Vec<WorkOrderRow> = db_run!(conn, |c| work_orders::table

@@ -293,6 +293,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    work_order_open_due (village_id, due_day, unit_id, assignee_id) {
+        village_id -> Text,
+        due_day -> Date,
+        unit_id -> Text,
+        assignee_id -> Text,
+        open_orders -> BigInt,
+    }
+}
+
+diesel::table! {
     scoring_schemes (id) {
         id -> Text,
         name -> Text,
@@ -425,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_order_alerts,
     daily_counters,
     work_order_daily,
+    work_order_open_due,
     scoring_schemes,
     scoring_scheme_versions,
     scoring_ratings,

@@ -1,7 +1,7 @@
 //! Deadline compliance (the "three rates" and more) by unit, village or assignee.
 
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use minqing_protocol::{ComplianceRow, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -56,7 +56,12 @@ async fn get_compliance(
     let q = query.into_inner();
     let tz = state.rules.timezone;
     let now = Utc::now();
-    let to = q.to.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
+    let today = now.with_timezone(&tz).date_naive();
+    let today_began = today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map_or(now.naive_utc(), |t| t.naive_utc());
+    let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or(to - Duration::days(29));
     if from > to {
         return Err(ApiError::invalid("from", "must not be after `to`"));
@@ -78,6 +83,8 @@ async fn get_compliance(
         from,
         to,
         now: now.naive_utc(),
+        today,
+        today_began,
     };
     let groups = state
         .db

@@ -191,6 +191,28 @@ fn staff_within(
     path.ok_or_else(|| ApiError::not_found("staff member"))
 }
 
+/// Checks that an adjustment or veto may be recorded: the cadre is within the supervisor's
+/// reach and the period still open.
+fn judged(conn: &mut DbConn, actor: &Actor, user_id: &str, period: Period) -> ApiResult<()> {
+    staff_within(conn, actor, Action::JudgeScores, user_id)?;
+    if period_closed(conn, period)? {
+        return Err(closed_conflict(period));
+    }
+    Ok(())
+}
+
+/// A required reason, its problem added to `errors` so that every field is reported at once.
+fn reason_of(raw: &str, errors: &mut Vec<crate::domain::Invalid>) -> Option<String> {
+    match required_note("reason", raw) {
+        Ok(reason) => Some(reason),
+        Err(ApiError::Invalid(list)) => {
+            errors.extend(list);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
 /// Rates a colleague of one's town for a period (民主测评), 0–100; a second rating by the
 /// same rater replaces the first until the period closes.
 #[utoipa::path(tag = "scoring", request_body = NewRating, security(("bearer" = [])), responses(
@@ -361,13 +383,7 @@ async fn create_adjustment(
     let centipoints = check_adjustment_points(proposed)
         .map_err(|e| errors.push(e))
         .ok();
-    let reason = required_note("reason", &reason)
-        .map_err(|e| {
-            if let ApiError::Invalid(list) = e {
-                errors.extend(list)
-            }
-        })
-        .ok();
+    let reason = reason_of(&reason, &mut errors);
     let (Some(period), Some(centipoints), Some(reason)) = (period, centipoints, reason) else {
         return Err(ApiError::Invalid(errors));
     };
@@ -376,10 +392,7 @@ async fn create_adjustment(
         .db
         .run(move |conn| {
             conn.write(|conn| {
-                staff_within(conn, &actor, Action::JudgeScores, &user_id)?;
-                if period_closed(conn, period)? {
-                    return Err(closed_conflict(period));
-                }
+                judged(conn, &actor, &user_id, period)?;
                 let row = store::AdjustmentRow {
                     id: new_id(),
                     user_id,
@@ -479,30 +492,22 @@ async fn create_veto(
             "must be family_planning, public_security, work_safety or integrity",
         ));
     }
-    if let Err(ApiError::Invalid(list)) = required_note("reason", &reason) {
-        errors.extend(list);
-    }
-    let (Some(period), Some(area)) = (period, area) else {
+    let reason = reason_of(&reason, &mut errors);
+    let (Some(period), Some(area), Some(reason)) = (period, area, reason) else {
         return Err(ApiError::Invalid(errors));
     };
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
     let now = Utc::now().naive_utc();
     let row = state
         .db
         .run(move |conn| {
             conn.write(|conn| {
-                staff_within(conn, &actor, Action::JudgeScores, &user_id)?;
-                if period_closed(conn, period)? {
-                    return Err(closed_conflict(period));
-                }
+                judged(conn, &actor, &user_id, period)?;
                 let row = store::VetoRow {
                     id: new_id(),
                     user_id,
                     period: period.to_string(),
                     area: area.as_str().to_string(),
-                    reason: reason.trim().to_string(),
+                    reason,
                     created_by: actor.user_id.clone(),
                     created_at: now,
                 };

@@ -901,3 +901,60 @@ async fn extensions_move_the_deadline_only_when_approved() {
         "extension_approved".into()
     ]));
 }
+
+/// Orders due on earlier days are counted from the open orders kept per due day; resolving
+/// one takes it out, and a day with nothing open left is dropped.
+#[tokio::test]
+async fn orders_due_on_earlier_days_count_as_overdue_until_resolved() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let id = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            report(&w.village1, CENTRE.0, CENTRE.1),
+        )
+        .await
+        .id();
+    assert_eq!(
+        assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1)
+            .await
+            .status,
+        200
+    );
+    // Three days pass: the deadline moves back as the clock would move forward.
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    let zone = minqing_api::config::Config::default().timezone;
+    let mut row = minqing_api::db::work_orders::find(&mut conn, &id)
+        .unwrap()
+        .unwrap();
+    row.due_at = Some((chrono::Utc::now() - chrono::Duration::days(3)).naive_utc());
+    row.original_due_at = row.due_at;
+    conn.write(|conn| minqing_api::db::work_orders::update(conn, &row, zone))
+        .unwrap();
+    let overdue = |body: &Value| body[0]["overdue_open"].clone();
+    let by_unit = app.get("/compliance", &w.sup1_token).await.body;
+    assert_eq!(overdue(&by_unit), 1, "{by_unit}");
+    let by_assignee = app
+        .get("/compliance?group_by=assignee", &w.sup1_token)
+        .await
+        .body;
+    assert_eq!(overdue(&by_assignee), 1, "{by_assignee}");
+    for (step, body) in [
+        ("accept", json!({})),
+        ("resolve", json!({"resolution_note": "修好了"})),
+    ] {
+        let reply = app
+            .post(&format!("/work-orders/{id}/{step}"), &w.cadre1_token, body)
+            .await;
+        assert_eq!(reply.status, 200, "{step}: {:?}", reply.body);
+    }
+    let after = app.get("/compliance", &w.sup1_token).await.body;
+    assert_eq!(overdue(&after), 0, "{after}");
+    assert_eq!(after[0]["overdue_resolved"], 1, "{after}");
+    // The counts kept equal a count from scratch.
+    minqing_api::db::compliance::keep_daily_counts_in(&mut conn, chrono_tz::UTC).unwrap();
+    minqing_api::db::compliance::keep_daily_counts_in(&mut conn, zone).unwrap();
+    assert_eq!(app.get("/compliance", &w.sup1_token).await.body, after);
+}

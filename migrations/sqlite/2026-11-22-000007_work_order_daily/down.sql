@@ -1,3 +1,3 @@
 DROP INDEX work_order_daily_day;
-DROP INDEX work_orders_open_path;
+DROP TABLE work_order_open_due;
 DROP TABLE work_order_daily;

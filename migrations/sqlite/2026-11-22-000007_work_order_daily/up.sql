@@ -26,6 +26,14 @@ CREATE TABLE work_order_daily (
 );
 -- Scores read every group's days of a period at once.
 CREATE INDEX work_order_daily_day ON work_order_daily(day, assignee_id);
--- Compliance counts open orders past due per group: only open orders, by subtree.
-CREATE INDEX work_orders_open_path ON work_orders(org_path, due_at, unit_id, village_id, assignee_id)
-    WHERE status IN ('submitted', 'assigned', 'in_progress', 'reopened');
+-- Open orders per group and the local day they are due, kept the same way: the orders past
+-- due now are those of earlier days plus today's whose time has passed. Days with no open
+-- order left are deleted.
+CREATE TABLE work_order_open_due (
+    village_id TEXT NOT NULL REFERENCES org_units(id),
+    due_day DATE NOT NULL,
+    unit_id TEXT NOT NULL,
+    assignee_id TEXT NOT NULL,
+    open_orders BIGINT NOT NULL,
+    PRIMARY KEY (village_id, due_day, unit_id, assignee_id)
+);
