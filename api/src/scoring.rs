@@ -11,7 +11,7 @@ use minqing_protocol::{
 
 use crate::db::models::{enum_text, parse_enum};
 use crate::db::scoring::{self as store, PeriodBounds, SchemeRow, SnapshotRow};
-use crate::db::{new_id, org, DbConn};
+use crate::db::{new_id, DbConn};
 use crate::domain::scoring::{
     consequences, default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
     CadreInput, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
@@ -100,7 +100,6 @@ pub fn scores_of(
     if store::closed_at(conn, &key)?.is_some() {
         let frozen = store::snapshots(conn, &key, &enum_text(&category))?;
         if !frozen.is_empty() {
-            let ids: Vec<String> = frozen.iter().map(|s| s.user_id.clone()).collect();
             let rows = frozen
                 .iter()
                 .map(|s| {
@@ -111,7 +110,7 @@ pub fn scores_of(
                 .collect::<ApiResult<Vec<_>>>()?;
             return Ok(Ranked {
                 rows,
-                paths: org::paths_of_users(conn, &ids)?,
+                paths: store::snapshot_paths(conn, &key, &enum_text(&category))?,
             });
         }
     }

@@ -147,18 +147,3 @@ pub fn town_path(conn: &mut DbConn, path: &str) -> ApiResult<String> {
         .optional())?;
     Ok(town.unwrap_or_else(|| path.to_string()))
 }
-
-/// The unit paths of users, by user id.
-pub fn paths_of_users(
-    conn: &mut DbConn,
-    user_ids: &[String],
-) -> ApiResult<std::collections::HashMap<String, String>> {
-    use super::schema::users;
-    Ok(db_run!(conn, |c| users::table
-        .inner_join(org_units::table)
-        .filter(users::id.eq_any(user_ids))
-        .select((users::id, org_units::path))
-        .load::<(String, String)>(c))?
-    .into_iter()
-    .collect())
-}

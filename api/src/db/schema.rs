@@ -413,6 +413,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(work_order_photos -> work_orders (work_order_id));
 diesel::joinable!(checkin_photos -> checkins (checkin_id));
 diesel::joinable!(checkin_photos -> media (media_id));
+diesel::joinable!(score_snapshots -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,

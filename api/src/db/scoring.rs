@@ -339,6 +339,23 @@ pub fn snapshots(conn: &mut DbConn, period: &str, category: &str) -> ApiResult<V
         .load(c))?)
 }
 
+/// The unit paths of the cadres frozen in a closed period's rows of one category.
+pub fn snapshot_paths(
+    conn: &mut DbConn,
+    period: &str,
+    category: &str,
+) -> ApiResult<HashMap<String, String>> {
+    use super::schema::org_units;
+    Ok(db_run!(conn, |c| score_snapshots::table
+        .inner_join(users::table.inner_join(org_units::table))
+        .filter(score_snapshots::period.eq(period))
+        .filter(score_snapshots::cadre_category.eq(category))
+        .select((score_snapshots::user_id, org_units::path))
+        .load::<(String, String)>(c))?
+    .into_iter()
+    .collect())
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scoring_records)]
 pub struct RecordRow {
