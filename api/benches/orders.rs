@@ -116,14 +116,14 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
     }
     conn.write(|conn| work_orders::insert_many(conn, &batch, chrono_tz::Asia::Shanghai))
         .unwrap();
-    // After a bulk load the planners need statistics, as autovacuum (PostgreSQL) or
-    // `PRAGMA optimize` (SQLite) would gather them in production.
+    // After a bulk load the planners need statistics and PostgreSQL its visibility map, as
+    // autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would gather them in production.
     let analyzed = match &mut conn {
         minqing_api::db::DbConn::Sqlite(c, _) => {
             diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
         }
         minqing_api::db::DbConn::Pg(c) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
+            diesel::connection::SimpleConnection::batch_execute(&mut **c, "VACUUM ANALYZE")
         }
     };
     analyzed.expect("ANALYZE runs");

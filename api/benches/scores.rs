@@ -224,7 +224,7 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
             diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
         }
         minqing_api::db::DbConn::Pg(c) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
+            diesel::connection::SimpleConnection::batch_execute(&mut **c, "VACUUM ANALYZE")
         }
     };
     analyzed.expect("ANALYZE runs");

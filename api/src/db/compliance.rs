@@ -389,6 +389,9 @@ pub fn keep_daily_counts_in(conn: &mut DbConn, tz: Tz) -> ApiResult<()> {
             diesel::delete(work_order_daily::table).execute(c)?;
             diesel::delete(work_order_open_due::table).execute(c)
         })?;
+        // Summed in memory (a row per group and day, far fewer than orders), then written
+        // once: each row is inserted, never updated.
+        let mut changes = DailyChanges::default();
         let mut after = String::new();
         loop {
             let page: Vec<WorkOrderRow> = db_run!(conn, |c| work_orders::table
@@ -399,12 +402,11 @@ pub fn keep_daily_counts_in(conn: &mut DbConn, tz: Tz) -> ApiResult<()> {
                 .load(c))?;
             let Some(last) = page.last() else { break };
             after = last.id.clone();
-            let mut changes = DailyChanges::default();
             for row in &page {
                 changes.add(row, 1, tz);
             }
-            changes.store(conn)?;
         }
+        changes.store(conn)?;
         db_run!(conn, |c| diesel::insert_into(settings::table)
             .values((settings::key.eq(DAILY_ZONE), settings::value.eq(tz.name())))
             .on_conflict(settings::key)
