@@ -17,7 +17,7 @@ use serde_json::json;
 
 #[path = "support.rs"]
 mod support;
-use support::{county, env_num, ms, post, read_load, start, PASSWORD};
+use support::{analyze, county, env_num, ms, post, read_load, start, PASSWORD};
 const TOWNS: usize = 10;
 const VILLAGES_PER_TOWN: usize = 10;
 
@@ -116,17 +116,7 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
     }
     conn.write(|conn| work_orders::insert_many(conn, &batch, chrono_tz::Asia::Shanghai))
         .unwrap();
-    // After a bulk load the planners need statistics and PostgreSQL its visibility map, as
-    // autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would gather them in production.
-    let analyzed = match &mut conn {
-        minqing_api::db::DbConn::Sqlite(c, _) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
-        }
-        minqing_api::db::DbConn::Pg(c) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "VACUUM ANALYZE")
-        }
-    };
-    analyzed.expect("ANALYZE runs");
+    analyze(&mut conn);
     eprintln!(
         "{label}: seeded {orders} work orders in {:.1} s, then analyzed",
         started.elapsed().as_secs_f64()

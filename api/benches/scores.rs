@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 
 #[path = "support.rs"]
 mod support;
-use support::{county, env_num, ms, read_load, start, PASSWORD};
+use support::{analyze, county, env_num, ms, read_load, start, PASSWORD};
 const TOWNS: usize = 10;
 const VILLAGES_PER_TOWN: usize = 10;
 const KINDS: [&str; 5] = [
@@ -219,15 +219,7 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
         .collect();
     conn.write(|conn| scoring::insert_ratings(conn, &ratings))
         .unwrap();
-    let analyzed = match &mut conn {
-        minqing_api::db::DbConn::Sqlite(c, _) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "ANALYZE")
-        }
-        minqing_api::db::DbConn::Pg(c) => {
-            diesel::connection::SimpleConnection::batch_execute(&mut **c, "VACUUM ANALYZE")
-        }
-    };
-    analyzed.expect("ANALYZE runs");
+    analyze(&mut conn);
     eprintln!(
         "{label}: seeded {} cadres, {} check-ins, {} stays, {} work orders, {} ratings in {:.1} s",
         size.cadres,

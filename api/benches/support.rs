@@ -50,6 +50,17 @@ pub async fn start(client: &reqwest::Client, db: &TestDatabase) -> Server {
     }
 }
 
+/// After a bulk load the planners need statistics and PostgreSQL its visibility map, as
+/// autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would gather them in production.
+pub fn analyze(conn: &mut minqing_api::db::DbConn) {
+    use diesel::connection::SimpleConnection;
+    let done = match conn {
+        minqing_api::db::DbConn::Sqlite(c, _) => c.batch_execute("ANALYZE"),
+        minqing_api::db::DbConn::Pg(c) => c.batch_execute("VACUUM ANALYZE"),
+    };
+    done.expect("ANALYZE runs");
+}
+
 /// One town of the county: its id and its villages' ids and paths.
 pub struct Town {
     pub id: String,
