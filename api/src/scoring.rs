@@ -281,14 +281,15 @@ fn mean_of_the_quarters(
         .filter_map(|(id, (_, q, _))| mean_of_quarters(q).map(|m| (id.clone(), m)))
         .collect();
     let of = u32::try_from(totals.len()).unwrap_or(u32::MAX);
-    let total_of: HashMap<String, i64> = totals.iter().cloned().collect();
-    let mut rows: Vec<ScoreRow> = rank(&totals)
-        .into_iter()
-        .map(|(id, r)| {
-            let (name, quarters, vetoed_in_quarter) = &by_user[&id];
-            let total = total_of[&id];
+    // `rank` answers in the order it was given.
+    let mut rows: Vec<ScoreRow> = totals
+        .iter()
+        .zip(rank(&totals))
+        .filter_map(|((id, total), (_, r))| {
+            let (name, quarters, vetoed_in_quarter) = by_user.get(id)?;
+            let (id, total) = (id.clone(), *total);
             let vetoed = *vetoed_in_quarter || year_vetoes.contains(&id);
-            ScoreRow {
+            Some(ScoreRow {
                 user_id: id.clone(),
                 name: name.clone(),
                 category,
@@ -316,7 +317,7 @@ fn mean_of_the_quarters(
                 scheme_id: scheme_row.id.clone(),
                 scheme_version: scheme_row.version,
                 frozen: false,
-            }
+            })
         })
         .collect();
     rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.user_id.cmp(&b.user_id)));
