@@ -1,7 +1,7 @@
 //! Deadline compliance counts, per unit, village or assignee: kept per local day as orders
 //! change, summed over a period's days when asked.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -237,11 +237,12 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
 type DayKey = (String, NaiveDate, String, String);
 
 /// The daily rows an order's changes touch, each with the sum of what changed there: the
-/// period counts, and the open orders by the day they are due.
+/// period counts, and the open orders by the day they are due. Kept in key order, so that
+/// concurrent transactions lock shared rows in the same order and cannot deadlock.
 #[derive(Default)]
 pub struct DailyChanges {
-    days: HashMap<DayKey, DailyCounts>,
-    open_due: HashMap<DayKey, i64>,
+    days: BTreeMap<DayKey, DailyCounts>,
+    open_due: BTreeMap<DayKey, i64>,
 }
 
 impl DailyChanges {
