@@ -221,6 +221,45 @@ pub fn find_adjustment(conn: &mut DbConn, id: &str) -> ApiResult<Option<Adjustme
         .optional())?)
 }
 
+/// Adjustments of a period for users under a subtree (path prefix; all when `None`), pending
+/// ones only or all, in id order.
+pub fn list_adjustments(
+    conn: &mut DbConn,
+    period: &str,
+    within: Option<&str>,
+    pending_only: bool,
+    after: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<AdjustmentRow>> {
+    use super::schema::org_units;
+    let within = within.map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = scoring_adjustments::table
+            .filter(scoring_adjustments::period.eq(period))
+            .select(AdjustmentRow::as_select())
+            .order(scoring_adjustments::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(prefix) = &within {
+            q = q.filter(
+                scoring_adjustments::user_id.eq_any(
+                    users::table
+                        .inner_join(org_units::table)
+                        .filter(org_units::path.like(prefix))
+                        .select(users::id),
+                ),
+            );
+        }
+        if pending_only {
+            q = q.filter(scoring_adjustments::approved_by.is_null());
+        }
+        if let Some(after) = after {
+            q = q.filter(scoring_adjustments::id.gt(after));
+        }
+        q.load(c)
+    })?)
+}
+
 /// Signs an adjustment off; false when someone did already.
 pub fn approve_adjustment(
     conn: &mut DbConn,

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(put_scheme)
         .service(put_rating)
         .service(put_recusal)
+        .service(list_adjustments)
         .service(create_adjustment)
         .service(approve_adjustment)
         .service(create_veto)
@@ -357,6 +358,55 @@ fn adjustment_wire(row: store::AdjustmentRow) -> Adjustment {
         approved_by: row.approved_by,
         approved_at: row.approved_at.map(utc),
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct AdjustmentsQuery {
+    period: String,
+    /// Only those waiting for a second supervisor's sign-off.
+    pending: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The adjustments of a period in the supervisor's subtree, e.g. those waiting for their
+/// sign-off (`pending=true`).
+#[utoipa::path(tag = "scoring", params(AdjustmentsQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<Adjustment>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[get("/scoring/adjustments")]
+async fn list_adjustments(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<AdjustmentsQuery>,
+) -> ApiResult<web::Json<Page<Adjustment>>> {
+    let within = reach(&actor.0, Action::JudgeScores)?.subtree()?;
+    let q = query.into_inner();
+    let period = parse_period(&q.period)?.to_string();
+    let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
+    let (after, limit, pending) = (
+        paging.after.clone(),
+        paging.fetch(),
+        q.pending.unwrap_or(false),
+    );
+    let rows = state
+        .db
+        .run(move |conn| {
+            store::list_adjustments(
+                conn,
+                &period,
+                within.as_deref(),
+                pending,
+                after.as_deref(),
+                limit,
+            )
+        })
+        .await?;
+    Ok(web::Json(paging.page(
+        rows.into_iter().map(adjustment_wire).collect(),
+        |a| a.id.clone(),
+    )))
 }
 
 /// Proposes a bonus (加分, positive points) or deduction (扣分, negative) with its reason

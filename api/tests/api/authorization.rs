@@ -332,6 +332,12 @@ async fn every_endpoint_for_every_role() {
             [201, 201, 404, 403, 403, 401],
         ),
         (
+            Method::GET,
+            format!("/scoring/adjustments?period={month}&pending=true"),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
             Method::POST,
             format!("/scoring/adjustments/{proposed}/approve"),
             Box::new(none),

@@ -349,6 +349,28 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
         )
         .await;
     assert_eq!(bonus.status, 201, "{:?}", bonus.body);
+    let waiting = app
+        .get(
+            &format!("/scoring/adjustments?period={period}&pending=true"),
+            &l_token,
+        )
+        .await;
+    assert_eq!(
+        waiting.body["items"][0]["id"],
+        bonus.id().as_str(),
+        "{:?}",
+        waiting.body
+    );
+    assert_eq!(
+        app.get(
+            &format!("/scoring/adjustments?period={period}"),
+            &w.sup2_token
+        )
+        .await
+        .body["items"],
+        json!([]),
+        "not another town's"
+    );
     let approve = format!("/scoring/adjustments/{}/approve", bonus.id());
     assert_eq!(
         app.post(&approve, &w.sup1_token, json!({})).await.status,
@@ -364,6 +386,16 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
     assert_eq!(approved.status, 200, "{:?}", approved.body);
     assert_eq!(approved.body["approved_by"], l.as_str());
     assert_eq!(app.post(&approve, &l_token, json!({})).await.status, 409);
+    assert_eq!(
+        app.get(
+            &format!("/scoring/adjustments?period={period}&pending=true"),
+            &l_token
+        )
+        .await
+        .body["items"],
+        json!([]),
+        "nothing left to sign off"
+    );
     let pending = app
         .post(
             "/scoring/adjustments",
