@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use minqing_protocol::{
     CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, ScoreLine, ScoreRow,
@@ -16,6 +16,7 @@ use crate::domain::scoring::{
     consequences, default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
     CadreInput, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
 };
+use crate::domain::workdays::start_of_local_day;
 use crate::error::{ApiError, ApiResult};
 
 const CATEGORIES: [CadreCategory; 3] = [
@@ -61,13 +62,11 @@ pub fn seed_default_schemes(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<
 
 /// A period's local days and instants in the town's time zone.
 pub fn bounds(period: Period, tz: Tz, now: DateTime<Utc>) -> PeriodBounds {
+    // Only at the edge of chrono's range is there no such instant; the date's own midnight
+    // then stands in.
     let start_of = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest())
-            .map_or_else(
-                || d.and_hms_opt(0, 0, 0).unwrap_or_default(),
-                |t| t.naive_utc(),
-            )
+        start_of_local_day(d, tz)
+            .map_or_else(|| d.and_time(chrono::NaiveTime::MIN), |t| t.naive_utc())
     };
     let (first, last) = (period.first_day(), period.last_day());
     let end = start_of(last.succ_opt().unwrap_or(last));

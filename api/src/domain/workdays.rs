@@ -259,6 +259,26 @@ fn local_date(at: DateTime<Utc>, tz: Tz) -> Option<NaiveDate> {
     at.naive_utc().checked_add_offset(offset).map(|t| t.date())
 }
 
+/// The first instant of local `day` in `tz`, as UTC: where a period of local dates begins.
+///
+/// When a DST gap swallows midnight the day begins when the clock resumes, found by stepping
+/// forward a minute at a time; a date skipped entirely begins where the next one does.
+/// `None` only at the edge of chrono's range.
+pub fn start_of_local_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    let mut day = day;
+    for _ in 0..3 {
+        let mut t = day.and_hms_opt(0, 0, 0)?;
+        while t.date() == day {
+            if let Some(local) = tz.from_local_datetime(&t).earliest() {
+                return Some(local.with_timezone(&Utc));
+            }
+            t = t.checked_add_signed(TimeDelta::minutes(1))?;
+        }
+        day = day.succ_opt()?;
+    }
+    None
+}
+
 /// 23:59:59 local on `day`, as UTC.
 ///
 /// When the clock is set back across it, the first occurrence counts (`earliest`).
@@ -518,6 +538,28 @@ mod tests {
             &WorkCalendar::default(),
         );
         assert_eq!(due, Ok(utc("2026-03-29T00:59:59Z")));
+    }
+
+    #[test]
+    fn a_local_day_begins_at_midnight_or_when_the_clock_resumes() {
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(
+            start_of_local_day(d(2026, 7, 1), ny),
+            Some(utc("2026-07-01T04:00:00Z"))
+        );
+        // Santiago springs forward at 24:00 on Sat 2026-09-05: Sunday begins at 01:00 (UTC-3).
+        let santiago = chrono_tz::America::Santiago;
+        let midnight = d(2026, 9, 6).and_hms_opt(0, 0, 0).unwrap();
+        assert!(santiago.from_local_datetime(&midnight).earliest().is_none());
+        assert_eq!(
+            start_of_local_day(d(2026, 9, 6), santiago),
+            Some(utc("2026-09-06T04:00:00Z"))
+        );
+        // Samoa skipped 2011-12-30: it begins where 2011-12-31 does (UTC+14).
+        assert_eq!(
+            start_of_local_day(d(2011, 12, 30), chrono_tz::Pacific::Apia),
+            Some(utc("2011-12-30T10:00:00Z"))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Deadline compliance (the "three rates" and more) by unit, village or assignee.
 
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use minqing_protocol::{ComplianceRow, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,6 +12,7 @@ use super::State;
 use crate::db::compliance::{self, ComplianceFilter, GroupBy};
 use crate::domain::access::{reach, Action};
 use crate::domain::compliance::rates;
+use crate::domain::workdays::start_of_local_day;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -57,10 +58,7 @@ async fn get_compliance(
     let tz = state.rules.timezone;
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
-    let today_began = today
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| tz.from_local_datetime(&t).earliest())
-        .map_or(now.naive_utc(), |t| t.naive_utc());
+    let today_began = start_of_local_day(today, tz).map_or(now.naive_utc(), |t| t.naive_utc());
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or(to - Duration::days(29));
     if from > to {
