@@ -3,7 +3,7 @@
 //! scores closed. Loaded by `minqing serve --demo`; loading twice changes nothing.
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
-use minqing_protocol::{CadreCategory, CheckinKind, NewCheckin, OrgUnitKind, RaterGroup, Role};
+use minqing_protocol::{CadreCategory, CheckinKind, NewCheckin, OrgUnitKind, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -712,11 +712,6 @@ fn performance(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
     ) else {
         return Ok(());
     };
-    let group = |u: &UserRow| {
-        u.rater_group
-            .clone()
-            .unwrap_or_else(|| enum_text(&RaterGroup::Established))
-    };
     let ratings: Vec<RatingRow> = [
         (&zhou, &li, 88.0),
         (&zhou, &wang, 85.0),
@@ -729,15 +724,17 @@ fn performance(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
         (&wang, &zhang, 95.0),
     ]
     .into_iter()
-    .map(|(rater, ratee, score)| RatingRow {
-        period: last_month.to_string(),
-        ratee_id: ratee.id.clone(),
-        rater_id: rater.id.clone(),
-        rater_group: group(rater),
-        score,
-        updated_at: now.naive_utc(),
+    .map(|(rater, ratee, score)| {
+        Ok(RatingRow {
+            period: last_month.to_string(),
+            ratee_id: ratee.id.clone(),
+            rater_id: rater.id.clone(),
+            rater_group: enum_text(&crate::scoring::rater_group_of(rater)?),
+            score,
+            updated_at: now.naive_utc(),
+        })
     })
-    .collect();
+    .collect::<ApiResult<_>>()?;
     scoring::insert_ratings(conn, &ratings)?;
     scoring::insert_adjustment(
         conn,

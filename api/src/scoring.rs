@@ -9,9 +9,10 @@ use minqing_protocol::{
     CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, ScoreLine, ScoreRow,
 };
 
-use crate::db::models::{enum_text, parse_enum};
+use crate::db::models::{enum_text, parse_enum, UserRow};
 use crate::db::scoring::{self as store, PeriodBounds, SchemeRow, SnapshotRow};
 use crate::db::{new_id, DbConn};
+use crate::domain::people::{default_rater_group, default_staff_type};
 use crate::domain::scoring::{
     consequences, default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
     CadreInput, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
@@ -511,4 +512,20 @@ fn record(
         cleared_by: None,
         created_at: now.naive_utc(),
     }
+}
+
+/// The group a user's ratings count in: as set on the user, else from category and staff type.
+pub fn rater_group_of(user: &UserRow) -> ApiResult<RaterGroup> {
+    if let Some(group) = &user.rater_group {
+        return parse_enum(group);
+    }
+    let category = match &user.cadre_category {
+        Some(c) => parse_enum(c)?,
+        None => CadreCategory::Organ,
+    };
+    let staff = match &user.staff_type {
+        Some(s) => parse_enum(s)?,
+        None => default_staff_type(category),
+    };
+    Ok(default_rater_group(category, staff))
 }

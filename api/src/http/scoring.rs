@@ -6,7 +6,7 @@ use actix_web::{get, post, put, web, HttpResponse};
 use chrono::Utc;
 use minqing_protocol::{
     Adjustment, CadreCategory, NewAdjustment, NewRating, NewVeto, Page, PeriodClosure, Problem,
-    RaterGroup, Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
+    Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -19,13 +19,12 @@ use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
 use crate::domain::access::{authorize_record, reach, Action, Actor, Reach};
-use crate::domain::people::default_rater_group;
 use crate::domain::scoring::{
     check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
     Metric, Period, RatingRefusal, Scheme, VetoArea,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::scoring::{bounds, scheme_row, scores_of};
+use crate::scoring::{bounds, rater_group_of, scheme_row, scores_of};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_schemes)
@@ -285,22 +284,6 @@ async fn put_rating(
         })
         .await?;
     Ok(web::Json(rating))
-}
-
-/// The group a user's ratings count in: as set on the user, else from category and staff type.
-fn rater_group_of(user: &crate::db::models::UserRow) -> ApiResult<RaterGroup> {
-    if let Some(group) = &user.rater_group {
-        return parse_enum(group);
-    }
-    let category = match &user.cadre_category {
-        Some(c) => parse_enum(c)?,
-        None => CadreCategory::Organ,
-    };
-    let staff = match &user.staff_type {
-        Some(s) => parse_enum(s)?,
-        None => crate::domain::people::default_staff_type(category),
-    };
-    Ok(default_rater_group(category, staff))
 }
 
 /// Recuses a rater from rating a ratee (回避), e.g. relatives (supervisor).
