@@ -62,15 +62,15 @@ const DEMO_USERS: &[DemoUser] = &[
         role: Role::Cadre,
         unit: "DEMO-QS",
         category: Some(CadreCategory::Organ),
-        villages: &["DEMO-QS-XK", "DEMO-QS-ZL"],
+        villages: &["xikou", "zhulin"],
     },
     DemoUser {
         phone: "13900000012",
         name: "王芳",
         role: Role::Cadre,
-        unit: "DEMO-QS-XK",
+        unit: "xikou",
         category: Some(CadreCategory::Village),
-        villages: &["DEMO-QS-XK"],
+        villages: &["xikou"],
     },
     DemoUser {
         phone: "13900000013",
@@ -78,7 +78,7 @@ const DEMO_USERS: &[DemoUser] = &[
         role: Role::Cadre,
         unit: "DEMO-QS",
         category: Some(CadreCategory::Leadership),
-        villages: &["DEMO-QS-XK", "DEMO-QS-ZL", "DEMO-QS-SQ"],
+        villages: &["xikou", "zhulin", "shiqiao"],
     },
     DemoUser {
         phone: "13900000014",
@@ -86,23 +86,23 @@ const DEMO_USERS: &[DemoUser] = &[
         role: Role::Cadre,
         unit: "DEMO-YL",
         category: Some(CadreCategory::Organ),
-        villages: &["DEMO-YL-YL"],
+        villages: &["yunling"],
     },
     DemoUser {
         phone: "13900000021",
         name: "赵大爷",
         role: Role::Villager,
-        unit: "DEMO-QS-XK",
+        unit: "xikou",
         category: None,
-        villages: &["DEMO-QS-XK"],
+        villages: &["xikou"],
     },
     DemoUser {
         phone: "13900000022",
         name: "陈阿姨",
         role: Role::Villager,
-        unit: "DEMO-QS-ZL",
+        unit: "zhulin",
         category: None,
-        villages: &["DEMO-QS-ZL"],
+        villages: &["zhulin"],
     },
 ];
 
@@ -224,7 +224,7 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
         conn,
         "溪口村",
         OrgUnitKind::Village,
-        "DEMO-QS-XK",
+        "xikou",
         Some("DEMO-QS"),
         Some(square(119.650, 29.080, 0.008)),
     )?;
@@ -232,7 +232,7 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
         conn,
         "竹林村",
         OrgUnitKind::Village,
-        "DEMO-QS-ZL",
+        "zhulin",
         Some("DEMO-QS"),
         Some(square(119.672, 29.092, 0.009)),
     )?;
@@ -240,7 +240,7 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
         conn,
         "石桥村",
         OrgUnitKind::Village,
-        "DEMO-QS-SQ",
+        "shiqiao",
         Some("DEMO-QS"),
         Some(json!({"center": {"lat": 29.066, "lon": 119.690}, "radius_m": 1200.0})),
     )?;
@@ -248,7 +248,7 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
         conn,
         "云岭村",
         OrgUnitKind::Village,
-        "DEMO-YL-YL",
+        "yunling",
         Some("DEMO-YL"),
         Some(json!({"center": {"lat": 29.150, "lon": 119.760}})),
     )?;
@@ -467,26 +467,14 @@ fn people_s_cases(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
         let Some(village) = villages.get(rng.random_range(0..villages.len().max(1))) else {
             break;
         };
-        let town_code = if village
-            .code
-            .as_deref()
-            .is_some_and(|c| c.starts_with("DEMO-YL"))
-        {
-            "DEMO-YL"
-        } else {
-            "DEMO-QS"
+        let town = match &village.parent_id {
+            Some(parent) => org::find(conn, parent)?,
+            None => None,
         };
-        let town = org::list(
-            conn,
-            &OrgUnitFilter {
-                kind: Some(enum_text(&OrgUnitKind::Town)),
-                limit: 10,
-                ..Default::default()
-            },
-        )?
-        .into_iter()
-        .find(|t| t.code.as_deref() == Some(town_code));
         let Some(town) = town else { continue };
+        let Some(town_code) = town.code.as_deref() else {
+            continue;
+        };
         let cadre = DEMO_USERS
             .iter()
             .filter(|u| u.role == Role::Cadre && u.unit == town_code)

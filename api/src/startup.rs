@@ -21,7 +21,6 @@ use crate::db::models::{enum_text, UserRow};
 use crate::db::{new_id, settings, users, Db};
 use crate::domain::checkin::CheckinRules;
 use crate::domain::people::Phone;
-use crate::error::ApiError;
 use crate::http::{self, ApiDoc, AppState};
 use crate::media::store::LocalDisk;
 use crate::villages::BoundaryCache;
@@ -46,6 +45,7 @@ impl Application {
         let secret = jwt_secret(&db, &config)?;
         let first_admin_notice = ensure_admin(&db, &config)?;
         crate::scoring::seed_default_schemes(&mut db.conn()?, chrono::Utc::now())?;
+        crate::villages::give_villages_codes(&mut db.conn()?)?;
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -76,9 +76,8 @@ impl Application {
             app.app_data(state.clone())
                 .app_data(web::Data::new(doc))
                 .app_data(http::query_config())
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(ApiError::NoSuchRoute)
-                }))
+                .configure(crate::pages::routes)
+                .default_service(web::to(crate::pages::not_found))
                 .wrap_fn(|req, srv| {
                     let request_id = req.extensions().get::<RequestId>().copied();
                     let response = srv.call(req);

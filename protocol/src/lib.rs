@@ -3,6 +3,8 @@
 //! Serde only: the server adds OpenAPI descriptions through the `openapi` feature.
 //! Field names follow DESIGN.md §4 and are part of the contract.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +46,15 @@ pub struct Page<T> {
 pub struct Health {
     pub status: String,
     pub db: String,
+}
+
+/// Every machine word a person reads, in `lang`: `labels[family][word]`, e.g.
+/// `labels.flag.outside_geofence` = 超出村界 (`GET /labels`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Labels {
+    pub lang: String,
+    pub labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -562,7 +573,8 @@ pub struct NewWorkOrder {
     pub resolution_note: Option<String>,
 }
 
-/// The answer to a new order; the tracking token is shown only here.
+/// The answer to a new order; the tracking token and the 查询码 are shown only here (a
+/// retry with the same client id gets both empty).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct WorkOrderCreated {
@@ -570,6 +582,8 @@ pub struct WorkOrderCreated {
     pub code: String,
     pub status: WorkOrderStatus,
     pub tracking_token: String,
+    /// 6 digits: with the order's `code`, what a villager types to track and rate it.
+    pub query_code: String,
     /// The category's default deadline in words.
     pub deadline_notice: String,
 }
@@ -596,7 +610,7 @@ pub struct WorkOrder {
     pub original_due_at: Option<DateTime<Utc>>,
     pub overdue: bool,
     pub reporter_name: Option<String>,
-    /// Masked (138****5678) except for supervisors of the order's subtree.
+    /// Masked (138****5678) except for supervisors of the order's subtree and its assignee.
     pub reporter_phone: Option<String>,
     pub photo_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -692,12 +706,17 @@ pub struct RejectRequest {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TrackView {
     pub code: String,
+    pub title: String,
+    /// The village's name.
+    pub village: String,
     pub category: String,
     pub status: WorkOrderStatus,
     pub created_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub deadline_notice: String,
+    /// The reporter's rating (0–100), once rated.
+    pub rating: Option<i32>,
     pub timeline: Vec<TrackEvent>,
 }
 
@@ -706,7 +725,33 @@ pub struct TrackView {
 pub struct TrackEvent {
     pub at: DateTime<Utc>,
     pub kind: String,
+    /// Only answers meant for the reporter (assigned, progress, resolved, rejected).
     pub note: Option<String>,
+    /// The photos of those same answers, e.g. of the resolution.
+    pub photo_ids: Vec<String>,
+}
+
+/// A village as anyone sees it at `/v/{code}`, with no account: whom to call and what to report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicVillage {
+    /// The `village_id` of an order filed here.
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    /// The name of the town the village belongs to.
+    pub town: Option<String>,
+    /// The active work-order categories.
+    pub categories: Vec<Category>,
+    /// The active cadres responsible for the village, by name.
+    pub cadres: Vec<PublicCadre>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicCadre {
+    pub name: String,
+    pub phone: String,
 }
 
 /// Deadline compliance of one unit, village or assignee over a period (DESIGN §2.4).
@@ -926,6 +971,25 @@ pub struct DemocraticPart {
     pub raters: u32,
 }
 
+/// A bonus (加分) or deduction (扣分) of a cadre's period as the cadre sees it: approved ones
+/// count, the others wait for a second supervisor's sign-off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AdjustmentItem {
+    pub points: f64,
+    pub reason: String,
+    pub approved: bool,
+}
+
+/// A veto (一票否决) of a cadre's period with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VetoItem {
+    /// `family_planning`, `public_security`, `work_safety` or `integrity`.
+    pub area: String,
+    pub reason: String,
+}
+
 /// A cadre's score for a period, ranked within their category.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -937,6 +1001,13 @@ pub struct ScoreRow {
     pub total: f64,
     pub rank: u32,
     pub of: u32,
+    /// The rank among the category's cadres of the same town, its villages and departments
+    /// included (ties share a rank); absent for a cadre outside any town.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town_rank: Option<u32>,
+    /// How many of the category's cadres that town has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town_of: Option<u32>,
     /// Points from democratic evaluation (see `democratic_detail`).
     pub democratic: f64,
     pub democratic_detail: DemocraticPart,
@@ -945,6 +1016,13 @@ pub struct ScoreRow {
     /// Vetoed (一票否决): may not be graded excellent.
     pub veto: bool,
     pub veto_areas: Vec<String>,
+    /// The period's adjustments with their reasons, approved or waiting (only in a cadre's
+    /// breakdown, `GET /scores/{user_id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustment_items: Vec<AdjustmentItem>,
+    /// The period's vetoes with their reasons (only in a cadre's breakdown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub veto_items: Vec<VetoItem>,
     /// `excellent`, `good`, `pass` or `fail`.
     pub grade: String,
     /// E.g. `veto`, `no_ratings`, `capped:<code>`, `statement` (后进表态),

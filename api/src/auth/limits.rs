@@ -52,7 +52,7 @@ impl AttemptLimiter {
     }
 }
 
-/// The limits of the public auth endpoints.
+/// The limits of the public endpoints.
 pub struct Limiters {
     /// Failed logins per phone.
     pub login_phone: AttemptLimiter,
@@ -63,6 +63,9 @@ pub struct Limiters {
     /// Work orders filed without an account, per client IP and per reporter phone.
     pub report_ip: AttemptLimiter,
     pub report_phone: AttemptLimiter,
+    /// Wrong 查询码 per work-order code and per client IP: six digits must not be guessable.
+    pub query_code_order: AttemptLimiter,
+    pub query_code_ip: AttemptLimiter,
 }
 
 impl Default for Limiters {
@@ -73,6 +76,8 @@ impl Default for Limiters {
             register_ip: AttemptLimiter::new(10, Duration::hours(1)),
             report_ip: AttemptLimiter::new(20, Duration::hours(1)),
             report_phone: AttemptLimiter::new(5, Duration::hours(24)),
+            query_code_order: AttemptLimiter::new(10, Duration::hours(1)),
+            query_code_ip: AttemptLimiter::new(30, Duration::hours(1)),
         }
     }
 }

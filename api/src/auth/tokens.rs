@@ -3,6 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Signs links the pages hand out (a tracking page's photos); derived from the secret.
+    link_key: Vec<u8>,
     pub access_ttl_secs: i64,
 }
 
@@ -36,6 +39,11 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            link_key: Sha256::new()
+                .chain_update(b"minqing-link-signing:")
+                .chain_update(secret)
+                .finalize()
+                .to_vec(),
             access_ttl_secs,
         }
     }
@@ -49,6 +57,23 @@ impl TokenKeys {
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a token: {e}")))
+    }
+
+    /// An HMAC-SHA256 signature of `message`, hex, for links that must not be forged.
+    pub fn sign_link(&self, message: &str) -> String {
+        hex::encode(self.link_mac(message).finalize().into_bytes())
+    }
+
+    /// Checks a signature made by `sign_link`, in constant time.
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        hex::decode(signature).is_ok_and(|sig| self.link_mac(message).verify_slice(&sig).is_ok())
+    }
+
+    fn link_mac(&self, message: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(message.as_bytes());
+        mac
     }
 
     pub fn verify(&self, token: &str) -> ApiResult<AccessClaims> {
@@ -73,6 +98,17 @@ pub fn hash_refresh_token(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_links_verify_only_unchanged_and_with_the_same_secret() {
+        let keys = TokenKeys::from_secret(b"secret-for-tests", 900);
+        let sig = keys.sign_link("photo:m1:thumb:1700000000");
+        assert!(keys.verify_link("photo:m1:thumb:1700000000", &sig));
+        assert!(!keys.verify_link("photo:m2:thumb:1700000000", &sig));
+        assert!(!keys.verify_link("photo:m1:thumb:1700000000", "zz"));
+        let other = TokenKeys::from_secret(b"another-secret", 900);
+        assert!(!other.verify_link("photo:m1:thumb:1700000000", &sig));
+    }
 
     #[test]
     fn issued_tokens_verify_and_others_do_not() {

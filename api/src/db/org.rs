@@ -2,12 +2,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Nullable, Text};
 
 use super::models::OrgUnitRow;
-use super::schema::org_units;
+use super::schema::{org_units, user_villages, users};
 use super::{db_run, substr, DbConn};
 use crate::error::ApiResult;
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`: the same on SQLite and PostgreSQL for the ASCII that codes are made of.
+    fn lower(text: Nullable<Text>) -> Nullable<Text>;
+}
 
 /// Filters of `GET /org-units`; rows come in id order after `after`.
 #[derive(Debug, Default)]
@@ -33,6 +38,54 @@ pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<OrgUnitRow>> {
         .select(OrgUnitRow::as_select())
         .first(c)
         .optional())?)
+}
+
+/// The village with `code`, whatever the case of its letters (the unique index
+/// `org_units_code_lower` makes that at most one, and serves this lookup).
+pub fn find_village_by_code(conn: &mut DbConn, code: &str) -> ApiResult<Option<OrgUnitRow>> {
+    let code = code.to_ascii_lowercase();
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(lower(org_units::code).eq(&code))
+        .filter(org_units::kind.eq("village"))
+        .select(OrgUnitRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The ids of villages that have no code yet.
+pub fn villages_without_code(conn: &mut DbConn) -> ApiResult<Vec<String>> {
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(org_units::kind.eq("village"))
+        .filter(org_units::code.is_null())
+        .order(org_units::id)
+        .select(org_units::id)
+        .load(c))?)
+}
+
+/// Gives a unit a code unless it got one meanwhile; whether it did.
+pub fn set_missing_code(
+    conn: &mut DbConn,
+    id: &str,
+    code: &str,
+    now: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        org_units::table.find(id).filter(org_units::code.is_null())
+    )
+    .set((org_units::code.eq(code), org_units::updated_at.eq(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// (name, phone) of the active cadres responsible for a village.
+pub fn cadres_of_village(conn: &mut DbConn, village_id: &str) -> ApiResult<Vec<(String, String)>> {
+    Ok(db_run!(conn, |c| users::table
+        .inner_join(user_villages::table)
+        .filter(user_villages::village_id.eq(village_id))
+        .filter(users::role.eq("cadre"))
+        .filter(users::active.eq(true))
+        .select((users::name, users::phone))
+        .load(c))?)
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[String]) -> ApiResult<Vec<OrgUnitRow>> {

@@ -193,6 +193,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// More columns of `work_orders`: the table holds 32 columns above, diesel's limit
+    /// without its much slower-to-build `64-column-tables` feature.
+    #[sql_name = "work_orders"]
+    work_order_secrets (id) {
+        id -> Text,
+        query_code_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     work_order_events (id) {
         id -> Text,
         work_order_id -> Text,

@@ -292,6 +292,20 @@ pub fn approved_adjustments(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(S
         .load(c))?)
 }
 
+/// One user's adjustments of a period, approved or not, in the order they were proposed.
+pub fn adjustments_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    period: &str,
+) -> ApiResult<Vec<AdjustmentRow>> {
+    Ok(db_run!(conn, |c| scoring_adjustments::table
+        .filter(scoring_adjustments::user_id.eq(user_id))
+        .filter(scoring_adjustments::period.eq(period))
+        .order((scoring_adjustments::created_at, scoring_adjustments::id))
+        .select(AdjustmentRow::as_select())
+        .load(c))?)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scoring_vetoes)]
 pub struct VetoRow {
@@ -316,6 +330,16 @@ pub fn vetoes_of(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, Stri
     Ok(db_run!(conn, |c| scoring_vetoes::table
         .filter(scoring_vetoes::period.eq(period))
         .select((scoring_vetoes::user_id, scoring_vetoes::area))
+        .load(c))?)
+}
+
+/// One user's vetoes of a period, in the order they were recorded.
+pub fn vetoes_of_user(conn: &mut DbConn, user_id: &str, period: &str) -> ApiResult<Vec<VetoRow>> {
+    Ok(db_run!(conn, |c| scoring_vetoes::table
+        .filter(scoring_vetoes::user_id.eq(user_id))
+        .filter(scoring_vetoes::period.eq(period))
+        .order((scoring_vetoes::created_at, scoring_vetoes::id))
+        .select(VetoRow::as_select())
         .load(c))?)
 }
 
@@ -545,6 +569,18 @@ pub fn cadres_of(conn: &mut DbConn, category: &str) -> ApiResult<Vec<(String, St
         .order(users::id)
         .select((users::id, users::name, org_units::path))
         .load(c))?)
+}
+
+/// The paths of every town: a cadre whose unit path starts with one belongs to that town
+/// (its villages, communities and departments included).
+pub fn town_paths(conn: &mut DbConn) -> ApiResult<HashSet<String>> {
+    use super::schema::org_units;
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(org_units::kind.eq("town"))
+        .select(org_units::path)
+        .load::<String>(c))?
+    .into_iter()
+    .collect())
 }
 
 /// The bounds of a period: its local days, the UTC instants of their start and end, and the

@@ -10,7 +10,8 @@ use minqing_protocol::{WorkOrder, WorkOrderStatus};
 use super::compliance::DailyChanges;
 use super::models::{parse_enum, utc};
 use super::schema::{
-    daily_counters, work_order_events, work_order_extensions, work_order_photos, work_orders,
+    daily_counters, work_order_events, work_order_extensions, work_order_photos,
+    work_order_secrets, work_orders,
 };
 use super::{db_run, substr_len, DbConn};
 use crate::domain::access::OrderFacts;
@@ -124,6 +125,16 @@ pub struct EventRow {
     pub photo_ids: Option<String>,
 }
 
+impl EventRow {
+    /// The photos the step came with (stored as a JSON array).
+    pub fn photos(&self) -> Vec<String> {
+        self.photo_ids
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// Stores a new order and counts it in its days' compliance counts.
 pub fn insert(
     conn: &mut DbConn,
@@ -204,6 +215,26 @@ pub fn find_by_code(conn: &mut DbConn, code: &str) -> ApiResult<Option<WorkOrder
         .select(WorkOrderRow::as_select())
         .first(c)
         .optional())?)
+}
+
+/// Keeps the hash of an order's 查询码 (see `crate::work_orders`).
+pub fn set_query_code_hash(conn: &mut DbConn, order_id: &str, hash: &str) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(
+        work_order_secrets::table.find(order_id)
+    )
+    .set(work_order_secrets::query_code_hash.eq(hash))
+    .execute(c))?;
+    Ok(())
+}
+
+/// The hash of an order's 查询码; none for orders filed before there were any.
+pub fn query_code_hash(conn: &mut DbConn, order_id: &str) -> ApiResult<Option<String>> {
+    Ok(db_run!(conn, |c| work_order_secrets::table
+        .find(order_id)
+        .select(work_order_secrets::query_code_hash)
+        .first::<Option<String>>(c)
+        .optional())?
+    .flatten())
 }
 
 /// The next number of a named counter (e.g. one per day for order codes), inside the caller's transaction.

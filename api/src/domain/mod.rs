@@ -8,6 +8,7 @@ pub mod checkin;
 pub mod compliance;
 pub mod coords;
 pub mod intake;
+pub mod labels;
 pub mod org;
 pub mod people;
 pub mod scoring;

@@ -1,6 +1,7 @@
 //! The org tree: county > town > community / village / department.
 
 use minqing_protocol::OrgUnitKind;
+use rand::Rng;
 
 use super::Invalid;
 
@@ -79,6 +80,19 @@ pub fn parse_code(raw: &str) -> Result<String, Invalid> {
     Ok(code.to_string())
 }
 
+/// Letters and digits of generated village codes: none that reads like another (0/o, 1/i/l).
+pub const VILLAGE_CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+pub const VILLAGE_CODE_LEN: usize = 6;
+
+/// A random village code for `/v/{code}`, e.g. `k7pm3x`: short enough to type from a card.
+pub fn generate_village_code(rng: &mut impl Rng) -> String {
+    (0..VILLAGE_CODE_LEN)
+        .map(|_| {
+            char::from(VILLAGE_CODE_ALPHABET[rng.random_range(0..VILLAGE_CODE_ALPHABET.len())])
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +132,20 @@ mod tests {
         assert_eq!(parse_code("330782101").unwrap(), "330782101");
         assert!(parse_code("a b").is_err());
         assert!(parse_code("").is_err());
+    }
+
+    #[test]
+    fn generated_village_codes() {
+        assert!(!VILLAGE_CODE_ALPHABET.iter().any(|b| b"01ilo".contains(b)));
+        let mut rng = rand::rng();
+        for _ in 0..200 {
+            let code = generate_village_code(&mut rng);
+            assert_eq!(code.len(), VILLAGE_CODE_LEN);
+            assert!(
+                code.bytes().all(|b| VILLAGE_CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
+            assert_eq!(parse_code(&code).unwrap(), code, "a valid admin code too");
+        }
     }
 }

@@ -301,13 +301,13 @@ fn end_of_local_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
 }
 
 /// Words for a category's default deadline, shown to reporters and as the Open311
-/// `service_notice`, in Chinese with an English gloss.
+/// `service_notice`: Chinese, as every word a person reads.
 pub fn deadline_notice(working_days: u32) -> String {
     match working_days {
         // Not a deadline `due_at` accepts, but a category may still be configured so.
-        0 => "当日办结 (same day)".to_string(),
-        1 => "1个工作日内办结 (within 1 working day)".to_string(),
-        n => format!("{n}个工作日内办结 (within {n} working days)"),
+        0 => "当日办结".to_string(),
+        1 => "1个工作日内办结".to_string(),
+        n => format!("{n}个工作日内办结"),
     }
 }
 
@@ -712,16 +712,10 @@ mod tests {
 
     #[test]
     fn notices() {
-        assert_eq!(
-            deadline_notice(3),
-            "3个工作日内办结 (within 3 working days)"
-        );
-        assert_eq!(deadline_notice(1), "1个工作日内办结 (within 1 working day)");
-        assert_eq!(deadline_notice(0), "当日办结 (same day)");
-        assert_eq!(
-            deadline_notice(15),
-            "15个工作日内办结 (within 15 working days)"
-        );
+        assert_eq!(deadline_notice(3), "3个工作日内办结");
+        assert_eq!(deadline_notice(1), "1个工作日内办结");
+        assert_eq!(deadline_notice(0), "当日办结");
+        assert_eq!(deadline_notice(15), "15个工作日内办结");
     }
 
     fn naive_count(cal: &WorkCalendar, from: NaiveDate, to: NaiveDate) -> u32 {

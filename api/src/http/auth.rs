@@ -9,7 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{client_ip, Authenticated, JsonBody};
 use super::{AppState, State};
-use crate::auth::password::{hash_password, verify_password};
+use crate::auth::password::hash_password;
+use crate::auth::sign_in;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::models::{enum_text, RefreshTokenRow, UserRow};
 use crate::db::{new_id, org, tokens, users, DbConn};
@@ -21,10 +22,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(refresh)
         .service(logout)
         .service(register);
-}
-
-fn wrong_credentials() -> ApiError {
-    ApiError::Unauthenticated("wrong phone number or password".into())
 }
 
 /// Issues an access token and a new refresh token (in `family`, or a new family for a new sign-in).
@@ -73,32 +70,8 @@ async fn login(
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let LoginRequest { phone, password } = body.0;
-    let phone = Phone::parse(&phone)?;
-    let ip = client_ip(&req);
     let now = Utc::now();
-    state.limiters.login_phone.check(phone.as_str(), now)?;
-    state.limiters.login_ip.check(&ip, now)?;
-
-    let lookup = phone.as_str().to_string();
-    let user = state
-        .db
-        .run(move |conn| users::find_by_phone(conn, &lookup))
-        .await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches =
-        actix_web::web::block(move || verify_password(&password, stored.as_deref())).await?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => {
-            state.limiters.login_phone.record(phone.as_str(), now);
-            state.limiters.login_ip.record(&ip, now);
-            return Err(wrong_credentials());
-        }
-    };
-    if !user.active {
-        return Err(ApiError::Forbidden("this account is disabled".into()));
-    }
-    state.limiters.login_phone.forget(phone.as_str());
+    let user = sign_in(&state, &phone, password, &client_ip(&req), now).await?;
     let app = state.clone();
     let session = state
         .db

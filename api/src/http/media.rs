@@ -3,19 +3,18 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{FixedOffset, TimeZone, Utc};
 use futures_util::StreamExt;
-use minqing_protocol::{ExifInfo, MediaInfo, Problem};
+use minqing_protocol::{MediaInfo, Problem};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::Authenticated;
 use super::State;
 use crate::db::media::{self, MediaRow};
-use crate::db::models::utc;
-use crate::db::{checkins, new_id, work_orders, DbConn};
+use crate::db::{checkins, work_orders, DbConn};
 use crate::domain::access::{authorize_record, order_parties, reach, Action, Actor};
 use crate::error::{ApiError, ApiResult};
-use crate::media::process::{process_photo, MediaError, MAX_UPLOAD_BYTES};
+use crate::media::process::MAX_UPLOAD_BYTES;
+use crate::media::{info_of, store_photo};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(upload_media)
@@ -92,73 +91,8 @@ async fn upload_media(
 ) -> ApiResult<HttpResponse> {
     reach(&actor.0, Action::UploadMedia)?;
     let bytes = upload_bytes(&req, payload).await?;
-    // Decoding holds a whole image in memory: a few at a time, whatever the load.
-    let _slot = state
-        .photo_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
-    let store = state.photos.clone();
-    let processed = web::block(move || -> ApiResult<_> {
-        let photo = process_photo(&bytes).map_err(|e| match e {
-            MediaError::TooLarge(m) => ApiError::PayloadTooLarge(m),
-            MediaError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
-            MediaError::Corrupt(m) => ApiError::invalid("file", m),
-        })?;
-        store
-            .put(&format!("{}.jpg", photo.sha256), &photo.jpeg)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        store
-            .put(&format!("{}.thumb.jpg", photo.sha256), &photo.thumb_jpeg)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(photo)
-    })
-    .await??;
-    let exif = &processed.exif;
-    let taken_at = exif
-        .taken_at_local
-        .and_then(|local| match exif.utc_offset_secs {
-            Some(secs) => FixedOffset::east_opt(secs)
-                .and_then(|tz| tz.from_local_datetime(&local).earliest())
-                .map(|t| t.with_timezone(&Utc)),
-            // Cameras write wall-clock time; without an offset it is the town's.
-            None => state
-                .rules
-                .timezone
-                .from_local_datetime(&local)
-                .earliest()
-                .map(|t| t.with_timezone(&Utc)),
-        });
-    let row = MediaRow {
-        id: new_id(),
-        sha256: processed.sha256.clone(),
-        uploader_id: Some(actor.0.user_id.clone()),
-        width: processed.width as i32,
-        height: processed.height as i32,
-        bytes: processed.jpeg.len() as i64,
-        exif_taken_at: taken_at.map(|t| t.naive_utc()),
-        exif_lat: exif.lat,
-        exif_lon: exif.lon,
-        created_at: Utc::now().naive_utc(),
-    };
-    let info = info_of(&row);
-    state.db.run(move |conn| media::insert(conn, &row)).await?;
+    let info = store_photo(&state, Some(actor.0.user_id.clone()), bytes).await?;
     Ok(HttpResponse::Created().json(info))
-}
-
-fn info_of(row: &MediaRow) -> MediaInfo {
-    MediaInfo {
-        id: row.id.clone(),
-        sha256: row.sha256.clone(),
-        width: row.width.max(0) as u32,
-        height: row.height.max(0) as u32,
-        bytes: row.bytes.max(0) as u64,
-        exif: ExifInfo {
-            taken_at: row.exif_taken_at.map(utc),
-            lat: row.exif_lat,
-            lon: row.exif_lon,
-        },
-    }
 }
 
 /// A photo the actor may see: their own upload, or one attached to a check-in or work order they may see.

@@ -22,10 +22,12 @@ pub mod checkins;
 pub mod compliance;
 pub mod extract;
 pub mod health;
+pub mod labels;
 pub mod me;
 pub mod media;
 pub mod org_units;
 pub mod paging;
+pub mod public;
 pub mod scoring;
 pub mod users;
 pub mod webhooks;
@@ -73,6 +75,7 @@ impl Modify for BearerAuth {
 /// Registers every route of `/api/v1`.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.configure(health::routes)
+        .configure(labels::routes)
         .configure(auth::routes)
         .configure(me::routes)
         .configure(org_units::routes)
@@ -83,7 +86,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(work_orders::routes)
         .configure(compliance::routes)
         .configure(webhooks::routes)
-        .configure(scoring::routes);
+        .configure(scoring::routes)
+        .configure(public::routes);
 }
 
 /// Query strings that do not parse answer 422 naming the problem, like bodies do.

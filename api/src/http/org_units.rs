@@ -18,6 +18,7 @@ use crate::domain::boundary::parse_boundary;
 use crate::domain::org::{check_parent, child_path, in_subtree, parse_code, parse_unit_name};
 use crate::domain::Invalid;
 use crate::error::{ApiError, ApiResult};
+use crate::villages;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_org_units)
@@ -77,7 +78,8 @@ fn find_reachable(
     Ok(unit)
 }
 
-/// Creates a county, town, community, village or department (admin).
+/// Creates a county, town, community, village or department (admin). A village given no
+/// `code` gets a generated one (6 letters and digits) for its public page `/v/{code}`.
 #[utoipa::path(tag = "org", request_body = NewOrgUnit, security(("bearer" = [])), responses(
     (status = 201, body = OrgUnit), (status = 403, body = Problem), (status = 409, body = Problem, description = "code already used"),
     (status = 422, body = Problem)))]
@@ -116,7 +118,7 @@ async fn create_org_unit(
                 };
             check_parent(input.kind, parent.as_ref().map(|p| p.kind()).transpose()?)?;
             let id = new_id();
-            let row = OrgUnitRow {
+            let mut row = OrgUnitRow {
                 path: child_path(parent.as_ref().map(|p| p.path.as_str()), &id),
                 id,
                 name,
@@ -131,7 +133,7 @@ async fn create_org_unit(
                 created_at: now,
                 updated_at: now,
             };
-            org::insert(conn, &row).map_err(code_taken)?;
+            villages::insert_unit(conn, &mut row).map_err(code_taken)?;
             row.to_wire()
         })
         .await?;

@@ -5,8 +5,9 @@ use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::Utc;
 use minqing_protocol::{
-    Adjustment, CadreCategory, NewAdjustment, NewRating, NewVeto, Page, PeriodClosure, Problem,
-    Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
+    Adjustment, AdjustmentItem, CadreCategory, NewAdjustment, NewRating, NewVeto, Page,
+    PeriodClosure, Problem, Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme,
+    Veto, VetoItem,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,6 +25,7 @@ use crate::domain::scoring::{
     Metric, Period, RatingRefusal, Scheme, VetoArea,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::export::{self, Cell};
 use crate::scoring::{bounds, rater_group_of, scheme_row, scores_of};
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -658,8 +660,6 @@ async fn export_scores(
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let csv_error = |e: csv::Error| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"));
     let mut header: Vec<String> = [
         "排名 rank",
         "姓名 name",
@@ -680,26 +680,27 @@ async fn export_scores(
             .iter()
             .map(|(code, name)| format!("{name} {code}")),
     );
-    out.write_record(&header).map_err(csv_error)?;
-    for r in &rows {
-        let mut record = vec![
-            r.rank.to_string(),
-            r.name.clone(),
-            r.user_id.clone(),
-            r.period.clone(),
-            format!("{:.2}", r.total),
-            format!("{:.2}", r.democratic),
-            format!("{:.2}", r.adjustments),
-            r.veto_areas.join(" "),
-            r.grade.clone(),
-            r.flags.join(" "),
-        ];
-        record.extend(r.breakdown.iter().map(|l| format!("{:.2}", l.points)));
-        out.write_record(&record).map_err(csv_error)?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    let records: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            let mut record = vec![
+                Cell::Number(f64::from(r.rank)),
+                r.name.clone().into(),
+                r.user_id.clone().into(),
+                r.period.clone().into(),
+                Cell::Points(r.total),
+                Cell::Points(r.democratic),
+                Cell::Points(r.adjustments),
+                r.veto_areas.join(" ").into(),
+                r.grade.clone().into(),
+                r.flags.join(" ").into(),
+            ];
+            record.extend(r.breakdown.iter().map(|l| Cell::Points(l.points)));
+            record
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let bytes = export::csv(&header, &records)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -721,7 +722,9 @@ struct ScoreQuery {
 }
 
 /// One cadre's explained score: every indicator's value, target, rule and points with the
-/// ids of the records it was counted from (the cadre themselves, or a supervisor).
+/// ids of the records it was counted from, the period's adjustments (approved or waiting)
+/// and vetoes with their reasons, and the rank in the cadre's town (the cadre themselves,
+/// or a supervisor).
 #[utoipa::path(tag = "scoring", params(ScoreQuery), security(("bearer" = [])), responses(
     (status = 200, body = ScoreRow), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 422, body = Problem)))]
@@ -761,6 +764,22 @@ async fn get_score(
                     line.record_ids = Some(store::evidence(conn, &user.id, metric, &b)?);
                 }
             }
+            let key = period.to_string();
+            row.adjustment_items = store::adjustments_of_user(conn, &user.id, &key)?
+                .into_iter()
+                .map(|a| AdjustmentItem {
+                    points: points(a.centipoints),
+                    reason: a.reason,
+                    approved: a.approved_by.is_some(),
+                })
+                .collect();
+            row.veto_items = store::vetoes_of_user(conn, &user.id, &key)?
+                .into_iter()
+                .map(|v| VetoItem {
+                    area: v.area,
+                    reason: v.reason,
+                })
+                .collect();
             Ok(row)
         })
         .await?;

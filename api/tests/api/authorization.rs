@@ -75,6 +75,13 @@ async fn every_endpoint_for_every_role() {
         json!({"name": "新人", "phone": format!("1370000000{i}"), "role": "cadre",
         "org_unit_id": town1, "cadre_category": "organ", "password": PASSWORD})
     };
+    let village_code = app
+        .get(&format!("/org-units/{}", w.village1), &app.admin)
+        .await
+        .body["code"]
+        .as_str()
+        .expect("a village code")
+        .to_string();
     type Body = Box<dyn Fn(usize) -> Option<Value>>;
     let none: fn(usize) -> Option<Value> = |_| None;
     let cases: Vec<(Method, String, Body, [u16; 6])> = vec![
@@ -146,6 +153,12 @@ async fn every_endpoint_for_every_role() {
         ),
         (
             Method::GET,
+            "/labels?lang=zh-CN".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
             "/me".into(),
             Box::new(none),
             [200, 200, 200, 200, 200, 401],
@@ -213,6 +226,12 @@ async fn every_endpoint_for_every_role() {
         (
             Method::GET,
             "/categories".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/public/villages/{village_code}"),
             Box::new(none),
             [200, 200, 200, 200, 200, 200],
         ),

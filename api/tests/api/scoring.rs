@@ -489,6 +489,13 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
     assert_eq!(rb["rank"], 3);
     assert_eq!(rb["grade"], "pass");
     assert_eq!(rb["frozen"], false);
+    // All three are of one town: the town's ranking is the county's.
+    for r in [ra, rb, rc] {
+        assert_eq!(r["town_rank"], r["rank"], "{r}");
+        assert_eq!(r["town_of"], 3, "{r}");
+        assert_eq!(r["adjustment_items"], Value::Null, "only in the breakdown");
+        assert_eq!(r["veto_items"], Value::Null, "only in the breakdown");
+    }
 
     // Who sees what: a cadre only their own breakdown; another town's supervisor nothing.
     assert_eq!(app.get(&query, &w.cadre1_token).await.status, 403);
@@ -527,6 +534,35 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
         1
     );
     assert_eq!(line(&own.body, "rj")["record_ids"], json!([rejected]));
+    // What the cadre's own page shows besides the lines: vetoes, adjustments, rank in town.
+    assert_eq!(
+        own.body["veto_items"],
+        json!([{"area": "work_safety", "reason": "安全生产事故"}])
+    );
+    assert_eq!(own.body["adjustment_items"], Value::Null, "A has none");
+    assert_eq!(
+        (own.body["town_rank"].clone(), own.body["town_of"].clone()),
+        (json!(1), json!(3))
+    );
+    let of_b = app
+        .get(&format!("/scores/{b}?period={period}"), &w.sup1_token)
+        .await
+        .body;
+    assert_eq!(
+        of_b["adjustment_items"],
+        json!([{"points": 3.0, "reason": "县级表彰", "approved": true}])
+    );
+    assert_eq!(of_b["veto_items"], Value::Null);
+    let of_c = app
+        .get(&format!("/scores/{c}?period={period}"), &w.sup1_token)
+        .await
+        .body;
+    assert_eq!(
+        of_c["adjustment_items"],
+        json!([{"points": -2.0, "reason": "会议缺席", "approved": false}]),
+        "waiting for a second sign-off, shown but not counted"
+    );
+    assert_eq!(of_c["adjustments"], 0.0);
     assert_eq!(
         app.get(&format!("{query}&limit=2"), &app.admin).await.body["items"]
             .as_array()
@@ -666,6 +702,21 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
         .contains(&json!("statement")));
     assert_eq!(fa["total"], 66.5);
     assert_eq!(fa["rank"], 1);
+    assert_eq!(
+        (fa["town_rank"].clone(), fa["town_of"].clone()),
+        (json!(1), json!(3))
+    );
+    let frozen_b = app
+        .get(&format!("/scores/{b}?period={period}"), &b_token)
+        .await
+        .body;
+    assert_eq!(frozen_b["frozen"], true);
+    assert_eq!(frozen_b["town_rank"], 3);
+    assert_eq!(
+        frozen_b["adjustment_items"],
+        json!([{"points": 3.0, "reason": "县级表彰", "approved": true}]),
+        "the late 补报 was refused"
+    );
 
     // Records: A's achievement, B's problem to rectify within a quarter.
     let records = app.get("/records", &w.sup1_token).await.body;
@@ -808,6 +859,127 @@ async fn work_orders_count_toward_this_months_score() {
         .unwrap()
         .contains(&json!("no_ratings")));
     assert_eq!(score["total"], 18.0);
+}
+
+/// Town ranks: each cadre ranked among the category's cadres of their own town (its villages
+/// and departments included), beside the county rank; a county cadre has none.
+#[tokio::test]
+async fn cadres_are_ranked_within_their_town_too() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let month = this_month();
+    let office = app.unit("云岭镇党政办", "department", Some(&w.town2)).await;
+    let cadre = |name: &str, phone: &str, unit: &str| {
+        app.user(
+            json!({"name": name, "phone": phone, "role": "cadre", "org_unit_id": unit,
+            "cadre_category": "organ"}),
+        )
+    };
+    let a1 = w.cadre1.clone();
+    let a2 = cadre("钱进", "13900000041", &w.village1).await;
+    let b1 = cadre("孙亮", "13900000042", &w.town2).await;
+    let b2 = cadre("周红", "13900000043", &office).await;
+    let county = cadre("郑县", "13900000044", &w.county).await;
+    // Everyone starts from the same points (the seeded organ scheme, nothing recorded);
+    // approved bonuses set them apart.
+    let bonus = |user: String, points: f64, reason: &'static str, approver: Option<String>| {
+        let app = &app;
+        let month = month.clone();
+        async move {
+            let proposed = app
+                .post(
+                    "/scoring/adjustments",
+                    &app.admin,
+                    json!({"user_id": user, "period": month, "points": points, "reason": reason}),
+                )
+                .await;
+            assert_eq!(proposed.status, 201, "{:?}", proposed.body);
+            if let Some(token) = approver {
+                let approve = format!("/scoring/adjustments/{}/approve", proposed.id());
+                assert_eq!(app.post(&approve, &token, json!({})).await.status, 200);
+            }
+        }
+    };
+    let (sup1, sup2) = (Some(w.sup1_token.clone()), Some(w.sup2_token.clone()));
+    bonus(a1.clone(), 5.0, "招商引资", sup1.clone()).await;
+    bonus(a2.clone(), 5.0, "防汛抢险", sup1.clone()).await;
+    bonus(b1.clone(), 4.0, "矛盾调处", sup2.clone()).await;
+    bonus(b2.clone(), 1.0, "信息报送", sup2.clone()).await;
+    bonus(b2.clone(), -0.5, "材料迟交", None).await;
+    let veto = json!({"user_id": b1, "period": month, "area": "public_security", "reason": "辖区发生治安案件"});
+    assert_eq!(
+        app.post("/scoring/vetoes", &w.sup2_token, veto)
+            .await
+            .status,
+        201
+    );
+
+    let query = format!("/scores?period={month}&category=organ");
+    let all = app.get(&query, &app.admin).await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let ranks = |page: &Value, user: &str| {
+        let r = row(page, user);
+        (
+            r["rank"].clone(),
+            r["of"].clone(),
+            r["town_rank"].clone(),
+            r["town_of"].clone(),
+        )
+    };
+    assert_eq!(
+        ranks(&all.body, &a1),
+        (json!(1), json!(5), json!(1), json!(2))
+    );
+    assert_eq!(
+        ranks(&all.body, &a2),
+        (json!(1), json!(5), json!(1), json!(2)),
+        "a tie"
+    );
+    assert_eq!(
+        ranks(&all.body, &b1),
+        (json!(3), json!(5), json!(1), json!(2))
+    );
+    assert_eq!(
+        ranks(&all.body, &b2),
+        (json!(4), json!(5), json!(2), json!(2))
+    );
+    assert_eq!(
+        ranks(&all.body, &county),
+        (json!(5), json!(5), Value::Null, Value::Null),
+        "above any town"
+    );
+    let town2 = app.get(&query, &w.sup2_token).await.body;
+    assert_eq!(town2["items"].as_array().unwrap().len(), 2);
+    assert_eq!(ranks(&town2, &b2), (json!(4), json!(5), json!(2), json!(2)));
+
+    let of_b2 = app
+        .get(&format!("/scores/{b2}?period={month}"), &w.sup2_token)
+        .await;
+    assert_eq!(of_b2.status, 200, "{:?}", of_b2.body);
+    assert_eq!(
+        of_b2.body["adjustment_items"],
+        json!([
+            {"points": 1.0, "reason": "信息报送", "approved": true},
+            {"points": -0.5, "reason": "材料迟交", "approved": false}
+        ])
+    );
+    assert_eq!(of_b2.body["adjustments"], 1.0);
+    assert_eq!(
+        (
+            of_b2.body["town_rank"].clone(),
+            of_b2.body["town_of"].clone()
+        ),
+        (json!(2), json!(2))
+    );
+    let of_b1 = app
+        .get(&format!("/scores/{b1}?period={month}"), &w.sup2_token)
+        .await
+        .body;
+    assert_eq!(
+        of_b1["veto_items"],
+        json!([{"area": "public_security", "reason": "辖区发生治安案件"}])
+    );
+    assert_eq!(of_b1["veto_areas"], json!(["public_security"]));
 }
 
 /// The seeded leadership scheme is quarterly, its year the mean of the quarters so far.

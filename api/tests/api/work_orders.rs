@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, World, CENTRE};
+use crate::helpers::{spawn_app, TestApp, World, CENTRE, PASSWORD};
 
 /// The world with a `road` category (3 working days) and boundaries.
 async fn order_world(app: &TestApp) -> World {
@@ -120,6 +120,20 @@ async fn an_order_goes_from_report_to_closed() {
     assert_eq!(detail.body["timeline"][1]["actor_id"], w.sup1);
     assert_eq!(detail.body["timeline"][1]["note"], "三个工作日内修好");
     assert_eq!(detail.body["reporter_name"], "赵大爷");
+    assert_eq!(detail.body["reporter_phone"], "13900000021");
+    // The assignee calls back (回访) on the full phone; the reporter sees theirs masked.
+    assert_eq!(
+        app.get(&format!("/work-orders/{id}"), &w.cadre1_token)
+            .await
+            .body["reporter_phone"],
+        "13900000021"
+    );
+    assert_eq!(
+        app.get(&format!("/work-orders/{id}"), &w.villager1_token)
+            .await
+            .body["reporter_phone"],
+        "139****0021"
+    );
 }
 
 #[tokio::test]
@@ -354,32 +368,47 @@ async fn anonymous_reporters_track_and_rate_with_their_token() {
         404
     );
 
-    // Supervisors of the subtree see the phone; the assignee sees it masked.
+    // Supervisors of the subtree and the assignee see the phone; another member of the
+    // assigned unit (an assignee too, for the state machine) sees it masked.
     assert_eq!(
         app.get(&format!("/work-orders/{id}"), &w.sup1_token)
             .await
             .body["reporter_phone"],
         "13655556666"
     );
+    app.user(json!({"name": "王芳", "phone": "13900000013", "role": "cadre", "org_unit_id": w.town1, "cadre_category": "organ"}))
+        .await;
+    let colleague = app.login("13900000013", PASSWORD).await;
     assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
-    assert_eq!(
-        app.get(&format!("/work-orders/{id}"), &w.cadre1_token)
-            .await
-            .body["reporter_phone"],
-        "136****6666"
-    );
-    app.post(
-        &format!("/work-orders/{id}/accept"),
-        &w.cadre1_token,
-        json!({}),
-    )
-    .await;
-    app.post(
-        &format!("/work-orders/{id}/resolve"),
-        &w.cadre1_token,
-        json!({"resolution_note": "已修复"}),
-    )
-    .await;
+    let phone_seen_by = |token: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let one = app.get(&format!("/work-orders/{id}"), &token).await;
+            let list = app.get("/work-orders", &token).await;
+            assert_eq!(list.body["items"][0]["id"], id.as_str());
+            assert_eq!(
+                one.body["reporter_phone"],
+                list.body["items"][0]["reporter_phone"]
+            );
+            one.body["reporter_phone"].clone()
+        }
+    };
+    assert_eq!(phone_seen_by(w.cadre1_token.clone()).await, "13655556666");
+    assert_eq!(phone_seen_by(colleague.clone()).await, "136****6666");
+    let accepted = app
+        .post(&format!("/work-orders/{id}/accept"), &colleague, json!({}))
+        .await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+    assert_eq!(accepted.body["reporter_phone"], "136****6666");
+    let resolved = app
+        .post(
+            &format!("/work-orders/{id}/resolve"),
+            &w.cadre1_token,
+            json!({"resolution_note": "已修复"}),
+        )
+        .await;
+    assert_eq!(resolved.body["reporter_phone"], "13655556666");
     let track = app
         .call(
             Method::GET,
@@ -495,6 +524,9 @@ async fn client_ids_make_filing_idempotent() {
         .await;
     assert_eq!(retry.status, 200);
     assert_eq!(retry.body["code"], first.body["code"]);
+    assert_eq!(first.body["query_code"].as_str().unwrap().len(), 6);
+    assert_eq!(retry.body["query_code"], "", "shown only once");
+    assert_eq!(retry.body["tracking_token"], "");
     body["title"] = json!("另一件事");
     assert_eq!(
         app.post("/work-orders", &w.villager1_token, body)
@@ -957,4 +989,218 @@ async fn orders_due_on_earlier_days_count_as_overdue_until_resolved() {
     minqing_api::db::compliance::keep_daily_counts_in(&mut conn, chrono_tz::UTC).unwrap();
     minqing_api::db::compliance::keep_daily_counts_in(&mut conn, zone).unwrap();
     assert_eq!(app.get("/compliance", &w.sup1_token).await.body, after);
+}
+
+/// Files an order with no account; returns (id, code, query code).
+async fn file_anonymously(app: &TestApp, w: &World, phone: &str) -> (String, String, String) {
+    let mut body = report(&w.village1, CENTRE.0, CENTRE.1);
+    body["reporter_name"] = json!("孙婆婆");
+    body["reporter_phone"] = json!(phone);
+    let filed = app
+        .call(Method::POST, "/work-orders", None, Some(body))
+        .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let query_code = filed.body["query_code"].as_str().unwrap().to_string();
+    assert!(
+        query_code.len() == 6 && query_code.bytes().all(|b| b.is_ascii_digit()),
+        "{query_code}"
+    );
+    (
+        filed.id(),
+        filed.body["code"].as_str().unwrap().to_string(),
+        query_code,
+    )
+}
+
+/// A 查询码 that is certainly not `right`.
+fn wrong(right: &str) -> String {
+    let n: u32 = right.parse().unwrap();
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+async fn track(app: &TestApp, code: &str, query_code: &str) -> crate::helpers::Reply {
+    app.call(
+        Method::GET,
+        &format!("/track/{code}?query_code={query_code}"),
+        None,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn anonymous_reporters_track_and_rate_with_their_query_code() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let (id, code, query_code) = file_anonymously(&app, &w, "13655556666").await;
+
+    let tracked = track(&app, &code, &query_code).await;
+    assert_eq!(tracked.status, 200, "{:?}", tracked.body);
+    assert_eq!(tracked.body["code"], code.as_str());
+    assert_eq!(tracked.body["title"], "村口路灯坏了");
+    assert_eq!(tracked.body["village"], "溪口村");
+    assert_eq!(tracked.body["status"], "submitted");
+    assert_eq!(tracked.body["rating"], Value::Null);
+    assert_eq!(
+        track(&app, &code.to_lowercase(), &query_code).await.status,
+        200,
+        "the order code in any case"
+    );
+    // A wrong 查询码 and an unknown order code answer alike.
+    let wrong_code = track(&app, &code, &wrong(&query_code)).await;
+    let unknown = track(&app, "MQ-20200101-0001", &query_code).await;
+    assert_eq!(wrong_code.status, 404);
+    assert_eq!(unknown.status, 404);
+    assert_eq!(wrong_code.body, unknown.body);
+    assert_eq!(
+        wrong_code.body["detail"],
+        "no work order with that code and 查询码"
+    );
+
+    // The cadre's answers, with their photos, are what the reporter reads.
+    assign(&app, &w.sup1_token, &id, &w.town1, &w.cadre1).await;
+    let photo = app
+        .client
+        .post(format!("{}/media", app.base))
+        .bearer_auth(&w.cadre1_token)
+        .header("content-type", "image/jpeg")
+        .body(minqing_e2e::photos::jpeg(
+            64,
+            48,
+            &minqing_e2e::photos::FixtureExif::default(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (step, body) in [
+        ("accept", json!({})),
+        ("progress", json!({"note": "已联系电工，明天上午维修"})),
+        (
+            "resolve",
+            json!({"resolution_note": "更换了灯泡", "photo_ids": [photo]}),
+        ),
+    ] {
+        let reply = app
+            .post(&format!("/work-orders/{id}/{step}"), &w.cadre1_token, body)
+            .await;
+        assert_eq!(reply.status, 200, "{step}: {:?}", reply.body);
+    }
+    let tracked = track(&app, &code, &query_code).await.body;
+    let entry = |kind: &str| {
+        tracked["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {tracked}"))
+            .clone()
+    };
+    assert_eq!(entry("progress")["note"], "已联系电工，明天上午维修");
+    assert_eq!(entry("resolved")["note"], "更换了灯泡");
+    assert_eq!(entry("resolved")["photo_ids"], json!([photo]));
+    assert_eq!(entry("accepted")["photo_ids"], json!([]));
+    let text = tracked.to_string();
+    assert!(
+        !text.contains("13655556666") && !text.contains("孙婆婆"),
+        "{text}"
+    );
+
+    // Rating by order code and 查询码: below 60 reopens, as with the token.
+    let wrong_rate = app
+        .call(
+            Method::POST,
+            &format!("/work-orders/{code}/rate?query_code={}", wrong(&query_code)),
+            None,
+            Some(json!({"score": 50})),
+        )
+        .await;
+    assert_eq!(wrong_rate.status, 404);
+    let rated = app
+        .call(
+            Method::POST,
+            &format!("/work-orders/{code}/rate?query_code={query_code}"),
+            None,
+            Some(json!({"score": 50, "comment": "灯还是忽明忽暗"})),
+        )
+        .await;
+    assert_eq!(rated.status, 200, "{:?}", rated.body);
+    assert_eq!(rated.body["status"], "reopened");
+    assert_eq!(rated.body["rating"], 50);
+    assert_eq!(
+        rated.body["reporter_phone"], "136****6666",
+        "the reporter gets no one's full phone"
+    );
+    let tracked = track(&app, &code, &query_code).await.body;
+    assert_eq!(tracked["status"], "reopened");
+    assert_eq!(tracked["rating"], 50);
+    // By id as well.
+    app.post(
+        &format!("/work-orders/{id}/resolve"),
+        &w.cadre1_token,
+        json!({"resolution_note": "换了整套线路"}),
+    )
+    .await;
+    let closed = app
+        .call(
+            Method::POST,
+            &format!("/work-orders/{id}/rate?query_code={query_code}"),
+            None,
+            Some(json!({"score": 90})),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    assert_eq!(closed.body["status"], "closed");
+}
+
+#[tokio::test]
+async fn wrong_query_codes_are_limited_per_order_and_per_address() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let mut orders = Vec::new();
+    for _ in 0..4 {
+        orders.push(file_anonymously(&app, &w, "13655556666").await);
+    }
+    let (_, code, query_code) = &orders[0];
+    for _ in 0..10 {
+        assert_eq!(track(&app, code, &wrong(query_code)).await.status, 404);
+    }
+    // The 11th try within the hour waits, even with the right 查询码, tracking or rating.
+    let limited = track(&app, code, query_code).await;
+    assert_eq!(limited.status, 429, "{:?}", limited.body);
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3000..=3600).contains(&wait), "{wait}");
+    assert_eq!(
+        app.call(
+            Method::POST,
+            &format!("/work-orders/{code}/rate?query_code={query_code}"),
+            None,
+            Some(json!({"score": 90})),
+        )
+        .await
+        .status,
+        429
+    );
+    // Other orders are not held up, and right codes do not count.
+    let (_, code2, query_code2) = &orders[1];
+    for _ in 0..3 {
+        assert_eq!(track(&app, code2, query_code2).await.status, 200);
+    }
+    // 30 wrong tries from one address in an hour stop it on every order.
+    for (_, code, query_code) in &orders[1..3] {
+        for _ in 0..10 {
+            assert_eq!(track(&app, code, &wrong(query_code)).await.status, 404);
+        }
+    }
+    let (_, code4, query_code4) = &orders[3];
+    assert_eq!(track(&app, code4, query_code4).await.status, 429);
 }

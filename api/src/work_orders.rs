@@ -1,0 +1,615 @@
+//! 民情工单 as a service the JSON API and the server-rendered pages share: filing an order,
+//! the steps of its life cycle, finding one by its code and 查询码, and what its reporter may
+//! see of it.
+
+use chrono::{DateTime, Utc};
+use minqing_protocol::{
+    AssignRequest, NewWorkOrder, OrgUnitKind, ProgressRequest, RateRequest, RejectRequest,
+    ResolveRequest, Role, TrackEvent, TrackView, WorkOrderCreated, WorkOrderSource,
+    WorkOrderStatus,
+};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::auth::tokens::{hash_refresh_token, random_secret};
+use crate::db::categories::{self, CategoryRow};
+use crate::db::models::{enum_text, parse_enum, utc};
+use crate::db::work_orders::{self, EventRow, WorkOrderRow};
+use crate::db::{media, new_id, org, users, webhooks, DbConn};
+use crate::domain::access::{authorize, order_parties, Action, Actor};
+use crate::domain::intake::parse_new_order;
+use crate::domain::work_order::{
+    initial_status, next_status, order_code, parse_score, Party, Refusal, Step,
+};
+use crate::domain::workdays::{deadline_notice, due_at, DueSpec, WorkCalendar};
+use crate::domain::Invalid;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::required_note;
+use crate::http::AppState;
+
+/// Timeline entries whose note and photos are answers to the reporter, shown on public
+/// tracking; the rest (acceptance, extensions, ratings) are working records.
+const PUBLIC_KINDS: [&str; 5] = [
+    "assigned",
+    "progress",
+    "resolved",
+    "resolved_on_spot",
+    "rejected",
+];
+
+/// The same answer for an unknown order code and a wrong 查询码, so neither can be probed.
+const NO_SUCH_ORDER: &str = "no work order with that code and 查询码";
+
+/// One timeline entry; `actor` none means the anonymous reporter.
+pub fn event(
+    order_id: &str,
+    at: DateTime<Utc>,
+    actor: Option<&Actor>,
+    kind: &str,
+    note: Option<String>,
+    data: Option<serde_json::Value>,
+    photos: &[String],
+) -> EventRow {
+    EventRow {
+        id: new_id(),
+        work_order_id: order_id.to_string(),
+        at: at.naive_utc(),
+        actor_id: actor.map(|a| a.user_id.clone()),
+        actor_kind: if actor.is_some() { "user" } else { "reporter" }.into(),
+        kind: kind.into(),
+        note,
+        data: data.map(|d| d.to_string()),
+        photo_ids: (!photos.is_empty()).then(|| serde_json::to_string(photos).unwrap_or_default()),
+    }
+}
+
+/// Photos given with an order or a step must be the actor's own uploads.
+pub fn own_photos(conn: &mut DbConn, uploader: Option<&str>, ids: &[String]) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = media::find_many(conn, ids)?;
+    let errors: Vec<Invalid> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| {
+            !found
+                .iter()
+                .any(|m| &m.id == *id && uploader.is_some() && m.uploader_id.as_deref() == uploader)
+        })
+        .map(|(i, _)| Invalid::new(format!("photo_ids[{i}]"), "no photo of yours with that id"))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// What is kept of a 查询码: hex SHA-256 of `"{order_id}:{code}"`, so the same six digits
+/// give different hashes on different orders.
+fn hash_query_code(order_id: &str, query_code: &str) -> String {
+    hex::encode(Sha256::digest(format!("{order_id}:{query_code}")))
+}
+
+/// Files an issue: a signed-in villager, a cadre during a visit (possibly solved on the
+/// spot), a hotline operator, or anyone with a name and phone (rate-limited per address and
+/// phone, counted before any work). A retry with the same client id answers the first order
+/// again (`false`: not newly created) without its token and 查询码, which are never stored.
+///
+/// `vouched_photo_ids` are photos the caller itself has just stored for this report with no
+/// uploader (`crate::media::store_photo` with `None`); they are attached besides
+/// `input.photo_ids`, which must be the actor's own uploads.
+pub async fn file_order(
+    state: &AppState,
+    actor: Option<Actor>,
+    client_ip: &str,
+    input: NewWorkOrder,
+    vouched_photo_ids: Vec<String>,
+) -> ApiResult<(WorkOrderCreated, bool)> {
+    let valid = parse_new_order(&input, actor.as_ref().map(|a| a.role))?;
+    let now = Utc::now();
+    if actor.is_none() {
+        state.limiters.report_ip.check(client_ip, now)?;
+        state.limiters.report_ip.record(client_ip, now);
+        if let Some(phone) = &valid.reporter_phone {
+            state.limiters.report_phone.check(phone.as_str(), now)?;
+            state.limiters.report_phone.record(phone.as_str(), now);
+        }
+    }
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&input).unwrap_or_default(),
+    ));
+    let tz = state.rules.timezone;
+    state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                if let Some(id) = &valid.id {
+                    if let Some(existing) = work_orders::find(conn, id)? {
+                        let same = existing.request_hash.as_deref() == Some(request_hash.as_str())
+                            && existing.created_by == actor.as_ref().map(|a| a.user_id.clone());
+                        if !same {
+                            return Err(ApiError::Conflict(
+                                "another work order was filed with this id".into(),
+                            ));
+                        }
+                        let category = categories::find(conn, &existing.category)?;
+                        return Ok((
+                            WorkOrderCreated {
+                                id: existing.id,
+                                code: existing.code,
+                                status: parse_enum(&existing.status)?,
+                                // Neither is stored in the clear; a retry does not get them again.
+                                tracking_token: String::new(),
+                                query_code: String::new(),
+                                deadline_notice: deadline_notice(
+                                    category
+                                        .map_or(0, |c| c.default_due_working_days.max(0) as u32),
+                                ),
+                            },
+                            false,
+                        ));
+                    }
+                }
+                let category = categories::find(conn, &valid.category)?
+                    .filter(|c| c.active)
+                    .ok_or_else(|| ApiError::invalid("category", "no such category"))?;
+                let village = org::find(conn, &valid.village_id)?
+                    .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
+                    .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
+                if let Some(a) = &actor {
+                    if a.role == Role::Villager
+                        && a.org_unit_id.as_deref() != Some(village.id.as_str())
+                    {
+                        return Err(ApiError::invalid(
+                            "village_id",
+                            "villagers report issues of their own village",
+                        ));
+                    }
+                }
+                own_photos(
+                    conn,
+                    actor.as_ref().map(|a| a.user_id.as_str()),
+                    &valid.photo_ids,
+                )?;
+                let mut photos = valid.photo_ids.clone();
+                let mut vouched: Vec<String> = Vec::new();
+                for id in vouched_photo_ids {
+                    if !photos.contains(&id) && !vouched.contains(&id) {
+                        vouched.push(id);
+                    }
+                }
+                if !vouched.is_empty() {
+                    let found = media::find_many(conn, &vouched)?;
+                    let anonymous = vouched
+                        .iter()
+                        .all(|id| found.iter().any(|m| &m.id == id && m.uploader_id.is_none()));
+                    if !anonymous {
+                        // The caller's own mistake, never the reporter's.
+                        return Err(ApiError::Internal(anyhow::anyhow!(
+                            "vouched photos {vouched:?} are not all anonymous uploads"
+                        )));
+                    }
+                    photos.extend(vouched);
+                }
+                let local_date = now.with_timezone(&tz).date_naive();
+                let seq = work_orders::next_in_sequence(conn, &format!("order-code-{local_date}"))?;
+                let token = random_secret();
+                let query_code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+                let status = initial_status(valid.resolved_on_spot);
+                let (reporter_name, reporter_phone) = match (&actor, valid.source) {
+                    (Some(a), WorkOrderSource::Villager) => {
+                        let me = users::find_with_path(conn, &a.user_id)?.map(|(u, _)| u);
+                        (
+                            valid
+                                .reporter_name
+                                .clone()
+                                .or(me.as_ref().map(|u| u.name.clone())),
+                            me.map(|u| u.phone),
+                        )
+                    }
+                    _ => (
+                        valid.reporter_name.clone(),
+                        valid.reporter_phone.clone().map(|p| p.into_string()),
+                    ),
+                };
+                let row = WorkOrderRow {
+                    id: valid.id.clone().unwrap_or_else(new_id),
+                    code: order_code(local_date, u32::try_from(seq).unwrap_or(u32::MAX)),
+                    tracking_token_hash: hash_refresh_token(&token),
+                    category: category.code.clone(),
+                    title: valid.title.clone(),
+                    description: valid.description.clone(),
+                    village_id: village.id.clone(),
+                    org_path: village.path.clone(),
+                    lat: valid.position.map(|p| p.0),
+                    lon: valid.position.map(|p| p.1),
+                    address: valid.address.clone(),
+                    source: enum_text(&valid.source),
+                    reporter_id: actor
+                        .as_ref()
+                        .filter(|a| a.role == Role::Villager)
+                        .map(|a| a.user_id.clone()),
+                    reporter_name,
+                    reporter_phone,
+                    created_by: actor.as_ref().map(|a| a.user_id.clone()),
+                    status: enum_text(&status),
+                    resolved_on_spot: valid.resolved_on_spot,
+                    unit_id: None,
+                    assignee_id: None,
+                    commitment: None,
+                    assigned_at: None,
+                    accepted_at: None,
+                    due_at: None,
+                    original_due_at: None,
+                    first_resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
+                    resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
+                    rating: None,
+                    rated_at: None,
+                    reopen_count: 0,
+                    request_hash: valid.id.as_ref().map(|_| request_hash.clone()),
+                    created_at: now.naive_utc(),
+                };
+                work_orders::insert(conn, &row, &photos, tz)?;
+                work_orders::set_query_code_hash(
+                    conn,
+                    &row.id,
+                    &hash_query_code(&row.id, &query_code),
+                )?;
+                work_orders::add_event(
+                    conn,
+                    &event(
+                        &row.id,
+                        now,
+                        actor.as_ref(),
+                        "submitted",
+                        None,
+                        None,
+                        &photos,
+                    ),
+                )?;
+                webhooks::publish(conn, "created", &row, now)?;
+                if valid.resolved_on_spot {
+                    work_orders::add_event(
+                        conn,
+                        &event(
+                            &row.id,
+                            now,
+                            actor.as_ref(),
+                            "resolved_on_spot",
+                            valid.resolution_note.clone(),
+                            None,
+                            &[],
+                        ),
+                    )?;
+                }
+                Ok((
+                    WorkOrderCreated {
+                        id: row.id,
+                        code: row.code,
+                        status,
+                        tracking_token: token,
+                        query_code,
+                        deadline_notice: deadline_notice(
+                            category.default_due_working_days.max(0) as u32
+                        ),
+                    },
+                    true,
+                ))
+            })
+        })
+        .await
+}
+
+/// The order with `code` (`MQ-20261202-0001`, any case) if `query_code` is its 查询码.
+/// Wrong tries are limited per order code (10 an hour) and per client address (30 an hour);
+/// the limits are checked before comparing, so a key over its limit gets 429 even with the
+/// right code, and only wrong tries count. An unknown code is a wrong try like any other,
+/// and answers the same 404 as a wrong 查询码.
+pub fn order_by_query_code(
+    state: &AppState,
+    conn: &mut DbConn,
+    code: &str,
+    query_code: &str,
+    client_ip: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<WorkOrderRow> {
+    let code = code.trim().to_ascii_uppercase();
+    state.limiters.query_code_order.check(&code, now)?;
+    state.limiters.query_code_ip.check(client_ip, now)?;
+    let matched = match work_orders::find_by_code(conn, &code)? {
+        Some(row) => {
+            let stored = work_orders::query_code_hash(conn, &row.id)?;
+            let given = hash_query_code(&row.id, query_code.trim());
+            (stored.as_deref() == Some(given.as_str())).then_some(row)
+        }
+        None => None,
+    };
+    matched.ok_or_else(|| {
+        state.limiters.query_code_order.record(&code, now);
+        state.limiters.query_code_ip.record(client_ip, now);
+        ApiError::NotFound(NO_SUCH_ORDER.into())
+    })
+}
+
+/// The working-day calendar around `at` (the year before, that year and the two after).
+fn calendar_around(conn: &mut DbConn, at: DateTime<Utc>) -> ApiResult<WorkCalendar> {
+    use chrono::Datelike;
+    let y = at.year();
+    let days = categories::days_of_years(conn, &[y - 1, y, y + 1, y + 2])?;
+    let (holidays, workdays): (Vec<_>, Vec<_>) = days
+        .into_iter()
+        .partition(|(_, k)| k == categories::HOLIDAY);
+    Ok(WorkCalendar::new(
+        holidays.into_iter().map(|(d, _)| d),
+        workdays.into_iter().map(|(d, _)| d),
+    ))
+}
+
+/// What a step changes besides the status.
+pub enum Change {
+    Assign(AssignRequest),
+    Accept,
+    Progress(ProgressRequest),
+    Resolve(ResolveRequest),
+    Rate(RateRequest),
+    Reject(RejectRequest),
+}
+
+fn refusal(r: Refusal) -> ApiError {
+    match r {
+        Refusal::WrongParty { .. } => ApiError::Forbidden(r.to_string()),
+        Refusal::Illegal { .. } => ApiError::Conflict(r.to_string()),
+    }
+}
+
+/// How an anonymous reporter shows that an order is theirs.
+pub enum ReporterProof {
+    None,
+    /// The tracking token given when the order was filed.
+    Token(String),
+    /// The 6-digit 查询码 given when the order was filed (limited per order and address).
+    QueryCode {
+        query_code: String,
+        client_ip: String,
+    },
+    /// The caller has checked the token or 查询码 already (`order_by_query_code`).
+    Checked,
+}
+
+/// Takes one step of the life cycle as `actor` (or as the anonymous reporter holding the
+/// order's tracking token or 查询码; with a 查询码, `id` may also be the order's code): checks
+/// who may, checks the state machine, applies the change, and appends the timeline event —
+/// all in one transaction.
+pub fn take_step(
+    conn: &mut DbConn,
+    state: &AppState,
+    actor: Option<&Actor>,
+    proof: &ReporterProof,
+    id: &str,
+    change: Change,
+) -> ApiResult<WorkOrderRow> {
+    let now = Utc::now();
+    conn.write(|conn| {
+        let found = work_orders::find(conn, id)?;
+        let (mut row, reporter) = match proof {
+            ReporterProof::QueryCode { query_code, client_ip } => {
+                let code = found.map_or_else(|| id.to_string(), |r| r.code);
+                (order_by_query_code(state, conn, &code, query_code, client_ip, now)?, true)
+            }
+            ReporterProof::Token(token) => {
+                let row = found.ok_or_else(|| ApiError::not_found("work order"))?;
+                let reporter = hash_refresh_token(token) == row.tracking_token_hash;
+                (row, reporter)
+            }
+            ReporterProof::Checked => (found.ok_or_else(|| ApiError::not_found("work order"))?, true),
+            ReporterProof::None => (found.ok_or_else(|| ApiError::not_found("work order"))?, false),
+        };
+        let mut parties = actor.map(|a| order_parties(a, &row.facts())).unwrap_or_default();
+        if reporter {
+            parties.push(Party::Reporter);
+        }
+        if parties.is_empty() {
+            return Err(ApiError::not_found("work order"));
+        }
+        let step = match &change {
+            Change::Assign(_) => Step::Assign,
+            Change::Accept => Step::Accept,
+            Change::Progress(_) => Step::Progress,
+            Change::Resolve(_) => Step::Resolve,
+            Change::Rate(r) => Step::Rate { score: parse_score(r.score)? },
+            Change::Reject(_) => Step::Reject,
+        };
+        let party = if parties.contains(&step.party()) { step.party() } else { parties[0] };
+        let from: WorkOrderStatus = parse_enum(&row.status)?;
+        let to = next_status(from, step, party).map_err(refusal)?;
+        let uploader = actor.map(|a| a.user_id.as_str());
+        let (kind, note, data, photos) = match change {
+            Change::Assign(a) => {
+                let commitment = required_note("commitment", &a.commitment)?;
+                let unit = org::find(conn, &a.unit_id)?
+                    .filter(|u| actor.is_some_and(|act| authorize(act, Action::ReadOrgUnits, Some(&u.path)).is_ok()))
+                    .ok_or_else(|| ApiError::invalid("unit_id", "no org unit with that id"))?;
+                if let Some(assignee) = &a.assignee_id {
+                    let member = users::find_with_path(conn, assignee)?
+                        .filter(|(u, _)| u.active && u.org_unit_id.as_deref() == Some(unit.id.as_str()));
+                    if member.is_none() {
+                        return Err(ApiError::invalid("assignee_id", "no active member of that unit with that id"));
+                    }
+                }
+                let spec = match (a.due_at, a.due_in_days, a.due_in_working_days) {
+                    (Some(t), None, None) => DueSpec::At(t),
+                    (None, Some(d), None) => DueSpec::Days(d),
+                    (None, None, Some(d)) => DueSpec::WorkingDays(d),
+                    (None, None, None) => {
+                        let cat: Option<CategoryRow> = categories::find(conn, &row.category)?;
+                        DueSpec::WorkingDays(cat.map_or(3, |c| c.default_due_working_days.max(1) as u32))
+                    }
+                    _ => return Err(ApiError::invalid("due_at", "give one of due_at, due_in_days or due_in_working_days")),
+                };
+                let calendar = calendar_around(conn, now)?;
+                let due = due_at(spec, now, state.rules.timezone, &calendar)?;
+                row.unit_id = Some(unit.id.clone());
+                row.assignee_id = a.assignee_id.clone();
+                row.commitment = Some(commitment.clone());
+                row.assigned_at = Some(now.naive_utc());
+                row.accepted_at = None;
+                row.due_at = Some(due.naive_utc());
+                // The first committed deadline is the one compliance is measured against.
+                row.original_due_at = row.original_due_at.or(Some(due.naive_utc()));
+                let data = serde_json::json!({"unit_id": unit.id, "assignee_id": a.assignee_id, "due_at": due});
+                ("assigned", Some(commitment), Some(data), Vec::new())
+            }
+            Change::Accept => {
+                // The first acceptance of an assignment is what the response rate measures.
+                row.accepted_at = row.accepted_at.or(Some(now.naive_utc()));
+                ("accepted", None, None, Vec::new())
+            }
+            Change::Progress(p) => {
+                let note = required_note("note", &p.note)?;
+                let photos = p.photo_ids.unwrap_or_default();
+                own_photos(conn, uploader, &photos)?;
+                ("progress", Some(note), None, photos)
+            }
+            Change::Resolve(r) => {
+                let note = required_note("resolution_note", &r.resolution_note)?;
+                let photos = r.photo_ids.unwrap_or_default();
+                own_photos(conn, uploader, &photos)?;
+                row.resolved_at = Some(now.naive_utc());
+                row.first_resolved_at = row.first_resolved_at.or(Some(now.naive_utc()));
+                ("resolved", Some(note), None, photos)
+            }
+            Change::Rate(r) => {
+                let score = parse_score(r.score)?;
+                let comment = r.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(|c| c.chars().take(2000).collect());
+                row.rating = Some(i32::from(score));
+                row.rated_at = Some(now.naive_utc());
+                if to == WorkOrderStatus::Reopened {
+                    // Back to the unit with a fresh deadline of the category's default length.
+                    row.reopen_count += 1;
+                    row.resolved_at = None;
+                    let cat = categories::find(conn, &row.category)?;
+                    let calendar = calendar_around(conn, now)?;
+                    let days = cat.map_or(3, |c| c.default_due_working_days.max(1) as u32);
+                    row.due_at = Some(due_at(DueSpec::WorkingDays(days), now, state.rules.timezone, &calendar)?.naive_utc());
+                }
+                let kind = if to == WorkOrderStatus::Reopened { "reopened" } else { "closed" };
+                (kind, comment, Some(serde_json::json!({"score": score})), Vec::new())
+            }
+            Change::Reject(r) => {
+                let reason = required_note("reason", &r.reason)?;
+                let duplicate = match &r.duplicate_of {
+                    Some(other) => Some(
+                        work_orders::find(conn, other)?
+                            .or(work_orders::find_by_code(conn, other)?)
+                            .filter(|o| o.id != row.id)
+                            .ok_or_else(|| ApiError::invalid("duplicate_of", "no work order with that id or code"))?
+                            .code,
+                    ),
+                    None => None,
+                };
+                ("rejected", Some(reason), duplicate.map(|d| serde_json::json!({"duplicate_of": d})), Vec::new())
+            }
+        };
+        row.status = enum_text(&to);
+        work_orders::update(conn, &row, state.rules.timezone)?;
+        work_orders::add_photos(conn, &row.id, &photos)?;
+        work_orders::add_event(conn, &event(&row.id, now, actor, kind, note, data, &photos))?;
+        webhooks::publish(conn, kind, &row, now)?;
+        Ok(row)
+    })
+}
+
+/// The reporter rates order `id` 0–100 (60 or more closes it, less reopens it with a fresh
+/// deadline), once the caller has checked their 查询码 or token (`order_by_query_code`).
+pub fn rate_as_reporter(
+    conn: &mut DbConn,
+    state: &AppState,
+    id: &str,
+    score: i64,
+    comment: Option<String>,
+) -> ApiResult<WorkOrderRow> {
+    take_step(
+        conn,
+        state,
+        None,
+        &ReporterProof::Checked,
+        id,
+        Change::Rate(RateRequest { score, comment }),
+    )
+}
+
+fn is_public(event: &EventRow) -> bool {
+    PUBLIC_KINDS.contains(&event.kind.as_str())
+}
+
+/// What the reporter sees of an order: no names, phones or working notes — the steps, and
+/// the answers meant for them with their photos.
+pub fn track_view(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<TrackView> {
+    let category = categories::find(conn, &row.category)?;
+    let village = org::find(conn, &row.village_id)?.map_or_else(String::new, |v| v.name);
+    let events = work_orders::events_of(conn, &row.id)?;
+    Ok(TrackView {
+        code: row.code.clone(),
+        title: row.title.clone(),
+        village,
+        category: category
+            .as_ref()
+            .map_or(row.category.clone(), |c| c.name.clone()),
+        status: parse_enum(&row.status)?,
+        created_at: utc(row.created_at),
+        due_at: row.due_at.map(utc),
+        resolved_at: row.resolved_at.map(utc),
+        deadline_notice: deadline_notice(
+            category.map_or(0, |c| c.default_due_working_days.max(0) as u32),
+        ),
+        rating: row.rating,
+        timeline: events
+            .into_iter()
+            .map(|e| {
+                let public = is_public(&e);
+                TrackEvent {
+                    at: utc(e.at),
+                    photo_ids: if public { e.photos() } else { Vec::new() },
+                    note: if public { e.note } else { None },
+                    kind: e.kind,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Every photo the public timeline of an order shows (`track_view`), each once: the only
+/// photos of the order a page may serve to its reporter.
+pub fn public_photo_ids(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    for event in work_orders::events_of(conn, &row.id)?
+        .iter()
+        .filter(|e| is_public(e))
+    {
+        for id in event.photos() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_code_hashes_depend_on_the_order() {
+        let a = hash_query_code("order-a", "123456");
+        // sha256("order-a:123456"), as any other tool computes it.
+        assert_eq!(
+            a,
+            "f1baa15838c0e84c5503271f761fb79d09cbeb837848b28512c7a8166930aab9"
+        );
+        assert_ne!(a, hash_query_code("order-b", "123456"));
+        assert_ne!(a, hash_query_code("order-a", "123457"));
+    }
+}
