@@ -108,10 +108,15 @@ pub fn scores_of(
                     })
                 })
                 .collect::<ApiResult<Vec<_>>>()?;
-            return Ok(Ranked {
+            let mut ranked = Ranked {
                 rows,
                 paths: store::snapshot_paths(conn, &key, &enum_text(&category))?,
-            });
+            };
+            // Rows frozen before town ranks existed get them from the frozen totals.
+            if ranked.rows.iter().all(|r| r.town_rank.is_none()) {
+                add_town_ranks(conn, &mut ranked.rows, &ranked.paths)?;
+            }
+            return Ok(ranked);
         }
     }
     let category_text = enum_text(&category);
@@ -124,6 +129,7 @@ pub fn scores_of(
             .map(|s| score_row(s, &live.names, category, period, &row))
             .collect();
         add_year_review(conn, &scheme, period, &mut rows)?;
+        add_town_ranks(conn, &mut rows, &live.paths)?;
         return Ok(Ranked {
             rows,
             paths: live.paths,
@@ -214,6 +220,8 @@ fn score_row(
         total: points(s.total),
         rank: s.rank,
         of: s.of,
+        town_rank: None,
+        town_of: None,
         democratic: points(s.democratic.points),
         democratic_detail: DemocraticPart {
             score: s.democratic.score,
@@ -223,6 +231,8 @@ fn score_row(
         adjustments: points(s.adjustments),
         veto: !s.vetoes.is_empty(),
         veto_areas: s.vetoes.iter().map(|v| v.as_str().to_string()).collect(),
+        adjustment_items: Vec::new(),
+        veto_items: Vec::new(),
         grade: s.grade.as_str().to_string(),
         flags: s.flags.clone(),
         breakdown: s
@@ -297,6 +307,8 @@ fn mean_of_the_quarters(
                 total: points(total),
                 rank: r,
                 of,
+                town_rank: None,
+                town_of: None,
                 democratic: 0.0,
                 democratic_detail: DemocraticPart {
                     score: 0.0,
@@ -306,6 +318,8 @@ fn mean_of_the_quarters(
                 adjustments: 0.0,
                 veto: vetoed,
                 veto_areas: Vec::new(),
+                adjustment_items: Vec::new(),
+                veto_items: Vec::new(),
                 grade: grade(&scheme.grades, total, vetoed).as_str().to_string(),
                 flags: if vetoed {
                     vec!["veto".into()]
@@ -322,7 +336,48 @@ fn mean_of_the_quarters(
         .collect();
     rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.user_id.cmp(&b.user_id)));
     add_year_review(conn, &scheme, year, &mut rows)?;
+    add_town_ranks(conn, &mut rows, &paths)?;
     Ok(Ranked { rows, paths })
+}
+
+/// Ranks each row among the rows of its cadre's town (DESIGN §2.6: the town's villages and
+/// departments included) with the county ranking's function, ties sharing a rank. A cadre
+/// outside any town gets no town rank.
+fn add_town_ranks(
+    conn: &mut DbConn,
+    rows: &mut [ScoreRow],
+    paths: &HashMap<String, String>,
+) -> ApiResult<()> {
+    let towns = store::town_paths(conn)?;
+    // A town's path is a prefix of its members' paths ending at a `/`.
+    let town_of = |user: &str| -> Option<&str> {
+        let path = paths.get(user)?;
+        path.match_indices('/')
+            .map(|(i, _)| &path[..=i])
+            .find(|prefix| towns.contains(*prefix))
+    };
+    let mut by_town: HashMap<&str, Vec<(String, i64)>> = HashMap::new();
+    for row in rows.iter() {
+        if let Some(town) = town_of(&row.user_id) {
+            // Totals are whole centipoints shown as points: this gives them back exactly.
+            let centipoints = (row.total * 100.0).round() as i64;
+            by_town
+                .entry(town)
+                .or_default()
+                .push((row.user_id.clone(), centipoints));
+        }
+    }
+    let mut ranks: HashMap<String, (u32, u32)> = HashMap::new();
+    for totals in by_town.values() {
+        let of = u32::try_from(totals.len()).unwrap_or(u32::MAX);
+        ranks.extend(rank(totals).into_iter().map(|(id, r)| (id, (r, of))));
+    }
+    for row in rows {
+        let found = ranks.get(&row.user_id);
+        row.town_rank = found.map(|f| f.0);
+        row.town_of = found.map(|f| f.1);
+    }
+    Ok(())
 }
 
 /// The yearly rules of DESIGN §2.5 as flags on a year's rows.
@@ -411,6 +466,7 @@ pub fn close_period(
             .map(|s| score_row(s, &live.names, category, period, &scheme_row))
             .collect();
         add_year_review(conn, &scheme, period, &mut rows)?;
+        add_town_ranks(conn, &mut rows, &live.paths)?;
         for mut row in rows {
             row.frozen = true;
             if statements.contains(&row.user_id) {
