@@ -276,7 +276,7 @@ function recordScreen(kind) {
     photoState.textContent = '正在处理照片…';
     photo = preparePhoto(file);
     photo.then((p) => {
-      photoState.textContent = p.width ? `照片已压缩（${p.width}×${p.height}，${Math.round(p.bytes.byteLength / 1024)} KB）` : '照片已选好';
+      photoState.textContent = p.width ? `照片已压缩（${p.width}×${p.height}，约 ${Math.round(p.bytes.byteLength / 1024)} 千字节）` : '照片已选好';
       const url = URL.createObjectURL(new Blob([p.bytes], { type: p.type }));
       preview.onload = () => URL.revokeObjectURL(url);
       preview.src = url;

@@ -10,6 +10,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { assertChineseOnly } from './support.mjs';
 
 function env(name) {
   const value = process.env[name];
@@ -68,7 +69,11 @@ async function main() {
     page.on('console', (m) => {
       if (m.type() === 'error' && !/Failed to load resource|net::ERR_/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
-    const shot = async (name, fullPage = false) => page.screenshot({ path: path.join(shots, `cadre-${name}.png`), fullPage });
+    // Every screen is checked as it is photographed: Chinese words only, no UUID, no raw UTC time.
+    const shot = async (name, fullPage = false) => {
+      await page.screenshot({ path: path.join(shots, `cadre-${name}.png`), fullPage });
+      await assertChineseOnly(page, []);
+    };
     const home = () => page.getByRole('button', { name: '夜访', exact: true });
 
     // 登录
