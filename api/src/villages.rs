@@ -13,7 +13,6 @@ use crate::db::models::{enum_text, OrgUnitRow};
 use crate::db::{org, DbConn};
 use crate::domain::boundary::{parse_boundary, Boundary};
 use crate::domain::org::generate_village_code;
-use crate::domain::workdays::deadline_notice;
 use crate::error::{ApiError, ApiResult};
 
 /// Generated codes tried before giving up; with 31⁶ (about 887 million) codes, even a
@@ -74,18 +73,6 @@ pub fn village_by_code(conn: &mut DbConn, code: &str) -> ApiResult<Option<OrgUni
     org::find_village_by_code(conn, code)
 }
 
-fn category_wire(row: CategoryRow) -> Category {
-    let days = row.default_due_working_days.max(0) as u32;
-    Category {
-        deadline_notice: deadline_notice(days),
-        code: row.code,
-        name: row.name,
-        group: row.category_group,
-        default_due_working_days: days,
-        active: row.active,
-    }
-}
-
 /// The active work-order categories, in code order.
 fn active_categories(conn: &mut DbConn) -> ApiResult<Vec<Category>> {
     const PAGE: i64 = 500;
@@ -95,7 +82,11 @@ fn active_categories(conn: &mut DbConn) -> ApiResult<Vec<Category>> {
         let rows = categories::list(conn, after.as_deref(), PAGE)?;
         let more = rows.len() as i64 == PAGE;
         after = rows.last().map(|c| c.code.clone());
-        active.extend(rows.into_iter().filter(|c| c.active).map(category_wire));
+        active.extend(
+            rows.into_iter()
+                .filter(|c| c.active)
+                .map(CategoryRow::to_wire),
+        );
         if !more {
             return Ok(active);
         }

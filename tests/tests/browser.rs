@@ -162,6 +162,17 @@ impl Api {
     }
 }
 
+/// The real binary serving the demo county, and an API client for it.
+fn demo_county() -> (TestDatabase, Server, Api) {
+    let db = TestDatabase::new();
+    let server = Server::start(&db, &["serve", "--demo"]);
+    let api = Api {
+        client: reqwest::blocking::Client::new(),
+        base: server.base.clone(),
+    };
+    (db, server, api)
+}
+
 /// The centre of a village's boundary (a circle's centre, or the mean of a polygon's ring).
 fn centre(boundary: &Value) -> (f64, f64) {
     if let Some(c) = boundary.get("center") {
@@ -220,12 +231,7 @@ fn a_villager_reports_from_the_village_page_tracks_with_the_query_code_and_rates
     let Some(browser) = browser("villager") else {
         return;
     };
-    let db = TestDatabase::new();
-    let server = Server::start(&db, &["serve", "--demo"]);
-    let api = Api {
-        client: reqwest::blocking::Client::new(),
-        base: server.base.clone(),
-    };
+    let (db, server, api) = demo_county();
     let (cadre, me, village, point) = cadre_and_village(&api);
     let photo = db.dir().join("report.jpg");
     std::fs::write(&photo, camera_photo(point, 2400, 1800)).unwrap();
@@ -330,12 +336,7 @@ fn a_cadre_records_three_checkins_offline_and_they_arrive_exactly_once() {
     let Some(browser) = browser("cadre") else {
         return;
     };
-    let db = TestDatabase::new();
-    let server = Server::start(&db, &["serve", "--demo"]);
-    let api = Api {
-        client: reqwest::blocking::Client::new(),
-        base: server.base.clone(),
-    };
+    let (db, server, api) = demo_county();
     let (cadre, me, _village, point) = cadre_and_village(&api);
     let photos: Vec<String> = (0..3)
         .map(|i| {

@@ -2,9 +2,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use minqing_protocol::Category;
 
 use super::schema::{calendar_days, categories};
 use super::{db_run, DbConn};
+use crate::domain::workdays::deadline_notice;
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -17,6 +19,21 @@ pub struct CategoryRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl CategoryRow {
+    /// The category as every reader sees it, with its default deadline in words.
+    pub fn to_wire(self) -> Category {
+        let days = self.default_due_working_days.max(0) as u32;
+        Category {
+            deadline_notice: deadline_notice(days),
+            code: self.code,
+            name: self.name,
+            group: self.category_group,
+            default_due_working_days: days,
+            active: self.active,
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConn, row: &CategoryRow) -> ApiResult<()> {

@@ -15,7 +15,7 @@ use super::State;
 use crate::db::categories::{self, CategoryRow, HOLIDAY};
 use crate::domain::access::{reach, Action};
 use crate::domain::category::{check_default_days, parse_category_code, parse_label};
-use crate::domain::workdays::{deadline_notice, parse_year_calendar};
+use crate::domain::workdays::parse_year_calendar;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -24,18 +24,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(patch_category)
         .service(get_calendar)
         .service(put_calendar);
-}
-
-fn to_wire(row: CategoryRow) -> Category {
-    let days = row.default_due_working_days.max(0) as u32;
-    Category {
-        deadline_notice: deadline_notice(days),
-        code: row.code,
-        name: row.name,
-        group: row.category_group,
-        default_due_working_days: days,
-        active: row.active,
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,9 +47,10 @@ async fn list_categories(
         .db
         .run(move |conn| categories::list(conn, after.as_deref(), limit))
         .await?;
-    Ok(web::Json(
-        paging.page(rows.into_iter().map(to_wire).collect(), |c| c.code.clone()),
-    ))
+    Ok(web::Json(paging.page(
+        rows.into_iter().map(CategoryRow::to_wire).collect(),
+        |c| c.code.clone(),
+    )))
 }
 
 fn category_taken(err: ApiError) -> ApiError {
@@ -112,7 +101,7 @@ async fn create_category(
         .db
         .run(move |conn| categories::insert(conn, &stored).map_err(category_taken))
         .await?;
-    Ok(HttpResponse::Created().json(to_wire(row)))
+    Ok(HttpResponse::Created().json(row.to_wire()))
 }
 
 /// Changes a category's name, group, default deadline, or retires it (`active: false`).
@@ -158,7 +147,7 @@ async fn patch_category(
             })
         })
         .await?;
-    Ok(web::Json(to_wire(row)))
+    Ok(web::Json(row.to_wire()))
 }
 
 fn year_of(path: &str) -> ApiResult<i32> {
