@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::outbound::AllowList;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -28,6 +30,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// How often background jobs run (reminders, escalation, auto-close, webhook delivery).
     pub job_interval: std::time::Duration,
+    /// Internal hosts and networks outbound requests (webhooks) may reach; empty: none.
+    pub outbound_allow: AllowList,
 }
 
 /// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
@@ -46,6 +50,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     timezone: Option<String>,
     job_interval_secs: Option<f64>,
+    outbound_allow: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +68,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             timezone: chrono_tz::Asia::Shanghai,
             job_interval: std::time::Duration::from_secs(60),
+            outbound_allow: AllowList::default(),
         }
     }
 }
@@ -125,9 +131,15 @@ impl Config {
             Some(_) => anyhow::bail!("MINQING_JOB_INTERVAL_SECS must be between 0.05 and 86400"),
             None => defaults.job_interval,
         };
+        let outbound_allow = match var("MINQING_OUTBOUND_ALLOW").or(file.outbound_allow) {
+            Some(text) => AllowList::parse(&text)
+                .map_err(|e| anyhow::anyhow!("MINQING_OUTBOUND_ALLOW: {e}"))?,
+            None => defaults.outbound_allow,
+        };
         Ok(Config {
             timezone,
             job_interval,
+            outbound_allow,
             database_url: var("DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or(defaults.database_url),
@@ -202,5 +214,23 @@ mod tests {
         let err = Config::from_lookup(lookup(&[("MINQING_ACCESS_TTL_SECS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("MINQING_ACCESS_TTL_SECS"));
         assert!(Config::from_lookup(lookup(&[("MINQING_LOG_FORMAT", "xml")])).is_err());
+        let err =
+            Config::from_lookup(lookup(&[("MINQING_OUTBOUND_ALLOW", "10.0.0.0/40")])).unwrap_err();
+        assert!(err.to_string().contains("MINQING_OUTBOUND_ALLOW"), "{err}");
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_empty_unless_set() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.outbound_allow, AllowList::default());
+        let config = Config::from_lookup(lookup(&[(
+            "MINQING_OUTBOUND_ALLOW",
+            "127.0.0.1,10.0.0.0/8",
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.outbound_allow,
+            AllowList::parse("127.0.0.1, 10.0.0.0/8").unwrap()
+        );
     }
 }

@@ -18,6 +18,7 @@ use crate::domain::webhook::{backoff, signature, MAX_ATTEMPTS};
 use crate::domain::work_order::{next_status, Party, Step, AUTO_CLOSE_AFTER_DAYS};
 use crate::error::ApiResult;
 use crate::http::State;
+use crate::outbound::Outbound;
 
 /// How long before its deadline an order's unit is reminded.
 const REMIND_BEFORE_HOURS: i64 = 24;
@@ -25,10 +26,7 @@ const REMIND_BEFORE_HOURS: i64 = 24;
 const BATCH: i64 = 200;
 
 pub async fn run(state: State) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-    {
+    let client = match Outbound::new(&state.config.outbound_allow, Duration::from_secs(10)) {
         Ok(client) => client,
         Err(err) => {
             tracing::error!(error = %err, "background jobs cannot start: no HTTP client");
@@ -44,7 +42,7 @@ pub async fn run(state: State) {
     }
 }
 
-async fn tick(state: &State, client: &reqwest::Client) -> ApiResult<()> {
+async fn tick(state: &State, client: &Outbound) -> ApiResult<()> {
     let now = Utc::now();
     let tz = state.rules.timezone;
     state
@@ -129,8 +127,10 @@ pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>, tz: Tz) -> ApiResu
 }
 
 /// Sends the due deliveries at once (a slow receiver delays only its own), then records
-/// each attempt: delivered on 2xx, else retried with exponential backoff.
-async fn deliver(state: &State, client: &reqwest::Client, now: DateTime<Utc>) -> ApiResult<()> {
+/// each attempt: delivered on 2xx, else retried with exponential backoff. A target the
+/// outbound guard refuses is never contacted (the attempt fails with the reason), and a
+/// redirect is not followed: it is a failed attempt like any other non-2xx answer.
+async fn deliver(state: &State, client: &Outbound, now: DateTime<Utc>) -> ApiResult<()> {
     let due = state
         .db
         .run(move |conn| webhooks::due_deliveries(conn, now.naive_utc(), BATCH))
@@ -139,17 +139,22 @@ async fn deliver(state: &State, client: &reqwest::Client, now: DateTime<Utc>) ->
         return Ok(());
     }
     let sends = due.iter().map(|(d, url, secret)| {
-        let request = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(
-                "x-minqing-signature",
-                signature(secret, d.payload.as_bytes()),
-            )
-            .header("x-minqing-delivery", &d.id)
-            .header("x-minqing-event", &d.event)
-            .body(d.payload.clone());
+        let request = client.post(url).map(|request| {
+            request
+                .header("content-type", "application/json")
+                .header(
+                    "x-minqing-signature",
+                    signature(secret, d.payload.as_bytes()),
+                )
+                .header("x-minqing-delivery", &d.id)
+                .header("x-minqing-event", &d.event)
+                .body(d.payload.clone())
+        });
         async move {
+            let request = match request {
+                Ok(request) => request,
+                Err(refused) => return (None, false, Some(refused)),
+            };
             match request.send().await {
                 Ok(reply) => (
                     Some(i32::from(reply.status().as_u16())),

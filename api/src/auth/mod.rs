@@ -18,9 +18,11 @@ use crate::domain::people::Phone;
 use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
 
-/// Checks a phone and password for any sign-in (the API's and the pages'): failures are
-/// limited per phone and per address (429), a wrong phone and a wrong password look the same,
-/// and a disabled account is refused after the password matched.
+/// Checks a phone and password for any sign-in (the API's and the pages'): the attempt is
+/// counted per phone and address, per phone and per address before the password is checked
+/// (429 once a limit is used up), the check waits for a hashing slot (429 when none frees up
+/// in time; such an attempt is uncounted, as it guessed nothing), a wrong phone and a wrong
+/// password look the same, and a disabled account is refused after the password matched.
 pub async fn sign_in(
     state: &AppState,
     phone: &str,
@@ -29,30 +31,43 @@ pub async fn sign_in(
     now: DateTime<Utc>,
 ) -> ApiResult<UserRow> {
     let phone = Phone::parse(phone)?;
-    state.limiters.login_phone.check(phone.as_str(), now)?;
-    state.limiters.login_ip.check(client_ip, now)?;
-    let lookup = phone.as_str().to_string();
+    state.limiters.count_login(phone.as_str(), client_ip, now)?;
+    let (user, matches) = match check(state, phone.as_str(), password).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            state
+                .limiters
+                .login_not_checked(phone.as_str(), client_ip, now);
+            return Err(e);
+        }
+    };
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(ApiError::Unauthenticated(
+            "wrong phone number or password".into(),
+        ));
+    };
+    state
+        .limiters
+        .login_succeeded(phone.as_str(), client_ip, now);
+    if !user.active {
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    Ok(user)
+}
+
+/// The user with that phone, if any, and whether the password matches (checked against a
+/// dummy hash when there is no such user, so both take as long).
+async fn check(
+    state: &AppState,
+    phone: &str,
+    password: String,
+) -> ApiResult<(Option<UserRow>, bool)> {
+    let lookup = phone.to_string();
     let user = state
         .db
         .run(move |conn| users::find_by_phone(conn, &lookup))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches =
-        actix_web::web::block(move || password::verify_password(&password, stored.as_deref()))
-            .await?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => {
-            state.limiters.login_phone.record(phone.as_str(), now);
-            state.limiters.login_ip.record(client_ip, now);
-            return Err(ApiError::Unauthenticated(
-                "wrong phone number or password".into(),
-            ));
-        }
-    };
-    if !user.active {
-        return Err(ApiError::Forbidden("this account is disabled".into()));
-    }
-    state.limiters.login_phone.forget(phone.as_str());
-    Ok(user)
+    let matches = state.limiters.passwords.verify(password, stored).await?;
+    Ok((user, matches))
 }

@@ -15,6 +15,10 @@ use crate::error::{ApiError, ApiResult};
 pub struct AccessClaims {
     pub sub: String,
     pub role: String,
+    /// The user's token epoch when issued; a token of an older epoch is refused. Tokens made
+    /// before epochs existed carry none and count as epoch 0, the column's default.
+    #[serde(default)]
+    pub ep: i32,
     pub iat: i64,
     pub exp: i64,
 }
@@ -48,10 +52,17 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user_id: &str, role: &str, now: DateTime<Utc>) -> ApiResult<String> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: &str,
+        epoch: i32,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String> {
         let claims = AccessClaims {
             sub: user_id.to_string(),
             role: role.to_string(),
+            ep: epoch,
             iat: now.timestamp(),
             exp: now.timestamp() + self.access_ttl_secs,
         };
@@ -114,16 +125,17 @@ mod tests {
     fn issued_tokens_verify_and_others_do_not() {
         let keys = TokenKeys::from_secret(b"secret-for-tests", 900);
         let now = Utc::now();
-        let token = keys.issue("user-1", "cadre", now).unwrap();
+        let token = keys.issue("user-1", "cadre", 3, now).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims.sub, "user-1");
+        assert_eq!(claims.ep, 3);
         assert_eq!(claims.exp - claims.iat, 900);
 
         let other = TokenKeys::from_secret(b"another-secret", 900);
         assert!(other.verify(&token).is_err());
 
         let expired = keys
-            .issue("user-1", "cadre", now - chrono::Duration::hours(1))
+            .issue("user-1", "cadre", 0, now - chrono::Duration::hours(1))
             .unwrap();
         assert!(keys.verify(&expired).is_err());
 
@@ -132,6 +144,7 @@ mod tests {
             &AccessClaims {
                 sub: "user-1".into(),
                 role: "admin".into(),
+                ep: 0,
                 iat: now.timestamp(),
                 exp: now.timestamp() + 900,
             },

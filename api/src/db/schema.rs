@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         usual_device_id -> Nullable<Text>,
+        token_epoch -> Integer,
     }
 }
 
@@ -415,6 +416,20 @@ diesel::table! {
         cleared_at -> Nullable<Timestamp>,
         cleared_by -> Nullable<Text>,
         created_at -> Timestamp,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    record_events (id) {
+        id -> Text,
+        record_id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        action -> Text,
+        note -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        photo_ids -> Nullable<Text>,
     }
 }
 
@@ -424,6 +439,7 @@ diesel::joinable!(work_order_photos -> work_orders (work_order_id));
 diesel::joinable!(checkin_photos -> checkins (checkin_id));
 diesel::joinable!(checkin_photos -> media (media_id));
 diesel::joinable!(score_snapshots -> users (user_id));
+diesel::joinable!(record_events -> users (actor_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -456,4 +472,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     scoring_periods,
     score_snapshots,
     scoring_records,
+    record_events,
 );

@@ -46,3 +46,15 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: NaiveDateTime) -> 
     .execute(c))?;
     Ok(())
 }
+
+/// Revokes every live refresh token of a user: all their API sessions and page sessions.
+pub fn revoke_user(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))?;
+    Ok(())
+}

@@ -47,6 +47,59 @@ pub fn find_with_path(conn: &mut DbConn, id: &str) -> ApiResult<Option<(UserRow,
         .optional())?)
 }
 
+/// A user with their org unit's path and their token epoch (what a signed-in request checks).
+pub fn find_with_epoch(
+    conn: &mut DbConn,
+    id: &str,
+) -> ApiResult<Option<(UserRow, Option<String>, i32)>> {
+    Ok(db_run!(conn, |c| users::table
+        .left_join(org_units::table)
+        .filter(users::id.eq(id))
+        .select((
+            UserRow::as_select(),
+            org_units::path.nullable(),
+            users::token_epoch,
+        ))
+        .first(c)
+        .optional())?)
+}
+
+/// The token epoch to start a session in, if the user is still as `seen` when their password
+/// was checked (same hash and role, active); `None` when a reset, disable or role change came
+/// in between. The no-op update holds the user's row until the caller's transaction ends, so
+/// such a change waits for the new session and then revokes it too (PostgreSQL; SQLite has
+/// one writer at a time anyway).
+pub fn session_epoch(conn: &mut DbConn, seen: &UserRow) -> ApiResult<Option<i32>> {
+    Ok(db_run!(conn, |c| {
+        let held = diesel::update(
+            users::table
+                .find(&seen.id)
+                .filter(users::password_hash.eq(&seen.password_hash))
+                .filter(users::role.eq(&seen.role))
+                .filter(users::active.eq(true)),
+        )
+        .set(users::token_epoch.eq(users::token_epoch))
+        .execute(c)?;
+        if held == 0 {
+            Ok(None)
+        } else {
+            users::table
+                .find(&seen.id)
+                .select(users::token_epoch)
+                .first(c)
+                .map(Some)
+        }
+    })?)
+}
+
+/// Ends the user's access tokens: those of older epochs are refused from now on.
+pub fn bump_token_epoch(conn: &mut DbConn, id: &str) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set(users::token_epoch.eq(users::token_epoch + 1))
+        .execute(c))?;
+    Ok(())
+}
+
 pub fn find_by_phone(conn: &mut DbConn, phone: &str) -> ApiResult<Option<UserRow>> {
     Ok(db_run!(conn, |c| users::table
         .filter(users::phone.eq(phone))
@@ -131,4 +184,14 @@ pub fn set_villages(conn: &mut DbConn, user_id: &str, village_ids: &[String]) ->
         })?;
         Ok(())
     })
+}
+
+/// The names of `ids`, in one query.
+pub fn names_of(conn: &mut DbConn, ids: &[String]) -> ApiResult<HashMap<String, String>> {
+    Ok(db_run!(conn, |c| users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load::<(String, String)>(c))?
+    .into_iter()
+    .collect())
 }

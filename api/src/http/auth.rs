@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{client_ip, Authenticated, JsonBody};
 use super::{AppState, State};
-use crate::auth::password::hash_password;
 use crate::auth::sign_in;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::models::{enum_text, RefreshTokenRow, UserRow};
@@ -24,7 +23,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(register);
 }
 
-/// Issues an access token and a new refresh token (in `family`, or a new family for a new sign-in).
+/// Issues an access token and a new refresh token (in `family`, or a new family for a new
+/// sign-in), in the caller's write transaction; 401 when `user` was reset, disabled or
+/// given another role since it was read.
 fn issue_session(
     conn: &mut DbConn,
     state: &AppState,
@@ -32,6 +33,9 @@ fn issue_session(
     family: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenResponse> {
+    let epoch = users::session_epoch(conn, user)?.ok_or_else(|| {
+        ApiError::Unauthenticated("the account changed while signing in; sign in again".into())
+    })?;
     let refresh_token = random_secret();
     tokens::insert(
         conn,
@@ -50,7 +54,7 @@ fn issue_session(
         .remove(&user.id)
         .unwrap_or_default();
     Ok(TokenResponse {
-        access_token: state.keys.issue(&user.id, &user.role, now)?,
+        access_token: state.keys.issue(&user.id, &user.role, epoch, now)?,
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.keys.access_ttl_secs,
@@ -58,11 +62,12 @@ fn issue_session(
     })
 }
 
-/// Signs in with phone and password. Repeated failures per phone and per IP answer 429.
+/// Signs in with phone and password. Failures are limited per phone and address, per phone
+/// and per address (429); so is waiting for a password-hashing slot (429 after 2 s).
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenResponse),
     (status = 401, body = Problem), (status = 422, body = Problem),
-    (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
+    (status = 429, body = Problem, description = "too many failures, or hashing busy; see Retry-After")))]
 #[post("/auth/login")]
 async fn login(
     state: State,
@@ -75,7 +80,7 @@ async fn login(
     let app = state.clone();
     let session = state
         .db
-        .run(move |conn| issue_session(conn, &app, &user, None, now))
+        .run(move |conn| conn.write(|conn| issue_session(conn, &app, &user, None, now)))
         .await?;
     Ok(HttpResponse::Ok().json(session))
 }
@@ -160,8 +165,7 @@ async fn register(
 ) -> ApiResult<HttpResponse> {
     let now = Utc::now();
     let ip = client_ip(&req);
-    state.limiters.register_ip.check(&ip, now)?;
-    state.limiters.register_ip.record(&ip, now);
+    state.limiters.register_ip.take(&ip, now)?;
 
     let input = body.0;
     let mut errors = Vec::new();
@@ -175,8 +179,7 @@ async fn register(
     let (Some(phone), Some(name), true) = (phone, name, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
-    let password = input.password;
-    let password_hash = actix_web::web::block(move || hash_password(&password)).await??;
+    let password_hash = state.limiters.passwords.hash(input.password).await?;
     let village_id = input.village_id;
     let app = state.clone();
     let session = state

@@ -126,23 +126,30 @@ impl FromRequest for Authenticated {
                 )
             })?;
             let claims = state.keys.verify(&token)?;
-            if let Some(actor) = state.actors.get(&claims.sub) {
+            if let Some(actor) = state.actors.get(&claims.sub, claims.ep) {
                 return Ok(Authenticated(actor));
             }
+            let loading = state.actors.loading();
             let found = state
                 .db
-                .run(move |conn| users::find_with_path(conn, &claims.sub))
+                .run(move |conn| users::find_with_epoch(conn, &claims.sub))
                 .await?;
-            let (user, org_path) = found.filter(|(u, _)| u.active).ok_or_else(|| {
+            let (user, org_path, epoch) = found.filter(|(u, _, _)| u.active).ok_or_else(|| {
                 ApiError::Unauthenticated("the account no longer exists or is disabled".into())
             })?;
+            if epoch != claims.ep {
+                return Err(ApiError::Unauthenticated(
+                    "this session has ended (password, role or account changed); sign in again"
+                        .into(),
+                ));
+            }
             let actor = Actor {
                 role: user.role()?,
                 user_id: user.id,
                 org_unit_id: user.org_unit_id,
                 org_path,
             };
-            state.actors.put(actor.clone());
+            state.actors.put(actor.clone(), epoch, loading);
             Ok(Authenticated(actor))
         })
     }

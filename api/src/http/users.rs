@@ -15,10 +15,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
-use crate::auth::password::hash_password;
 use crate::db::models::{enum_text, parse_enum, OrgUnitRow, UserRow};
 use crate::db::users::{self, UserFilter};
-use crate::db::{new_id, org, DbConn};
+use crate::db::{new_id, org, tokens, DbConn};
 use crate::domain::access::{authorize, may_manage_role, reach, Action, Actor};
 use crate::domain::people::{
     check_password, check_profile, parse_person_name, Phone, ProfileRequest,
@@ -102,7 +101,8 @@ fn phone_taken(err: ApiError) -> ApiError {
 /// Creates a user. Supervisors may create cadres and villagers in their subtree.
 #[utoipa::path(tag = "users", request_body = NewUser, security(("bearer" = [])), responses(
     (status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem, description = "phone already used"),
-    (status = 422, body = Problem)))]
+    (status = 422, body = Problem),
+    (status = 429, body = Problem, description = "password hashing busy; see Retry-After")))]
 #[post("/users")]
 async fn create_user(
     state: State,
@@ -123,8 +123,11 @@ async fn create_user(
     let (Some(name), Some(phone), true) = (name, phone, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
-    let password = input.password.clone();
-    let password_hash = web::block(move || hash_password(&password)).await??;
+    let password_hash = state
+        .limiters
+        .passwords
+        .hash(input.password.clone())
+        .await?;
     let now = Utc::now().naive_utc();
     let user = state
         .db
@@ -203,10 +206,12 @@ async fn get_user(
     Ok(web::Json(user))
 }
 
-/// Changes a user; only the fields sent change.
+/// Changes a user; only the fields sent change. A new password, `active: false` or another
+/// role ends every session of that user (access tokens, refresh tokens, page sessions).
 #[utoipa::path(tag = "users", request_body = UserPatch, security(("bearer" = [])), responses(
     (status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
-    (status = 409, body = Problem), (status = 422, body = Problem)))]
+    (status = 409, body = Problem), (status = 422, body = Problem),
+    (status = 429, body = Problem, description = "password hashing busy; see Retry-After")))]
 #[patch("/users/{id}")]
 async fn patch_user(
     state: State,
@@ -240,7 +245,7 @@ async fn patch_user(
         return Err(ApiError::Invalid(errors));
     }
     let password_hash = match patch.password.clone() {
-        Some(p) => Some(web::block(move || hash_password(&p)).await??),
+        Some(p) => Some(state.limiters.passwords.hash(p).await?),
         None => None,
     };
     let now = Utc::now().naive_utc();
@@ -278,6 +283,7 @@ async fn patch_user(
                 })?;
                 row.name = name.unwrap_or(row.name);
                 row.phone = phone.map(Phone::into_string).unwrap_or(row.phone);
+                let new_password = password_hash.is_some();
                 row.password_hash = password_hash.unwrap_or(row.password_hash);
                 row.role = enum_text(&role);
                 row.org_unit_id = unit.as_ref().map(|u| u.id.clone());
@@ -287,6 +293,12 @@ async fn patch_user(
                 row.active = patch.active.unwrap_or(row.active);
                 row.updated_at = now;
                 users::update(conn, &row).map_err(phone_taken)?;
+                // A reset, a disable or a role change ends every session the user has: older
+                // access tokens fail the epoch check, refresh tokens and page sessions are revoked.
+                if new_password || patch.active == Some(false) || role != old_role {
+                    users::bump_token_epoch(conn, &row.id)?;
+                    tokens::revoke_user(conn, &row.id, now)?;
+                }
                 match role {
                     Role::Villager => users::set_villages(
                         conn,

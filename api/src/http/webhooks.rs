@@ -64,7 +64,9 @@ async fn list_webhooks(
 
 /// Adds a webhook (admin). Events are POSTed as JSON `{event, work_order, at}`, signed with
 /// the secret, with a stable `X-Minqing-Delivery` id, and retried with backoff until the
-/// receiver answers 2xx.
+/// receiver answers 2xx. Loopback, private, link-local and other internal targets are
+/// refused (422 naming `url`) unless listed in `MINQING_OUTBOUND_ALLOW`; redirects are not
+/// followed.
 #[utoipa::path(tag = "webhooks", request_body = NewWebhook, security(("bearer" = [])), responses(
     (status = 201, body = Webhook), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/webhooks")]
@@ -81,6 +83,12 @@ async fn create_webhook(
     } = body.0;
     let url = url.trim().to_string();
     check_webhook(&url, &secret, &events)?;
+    state
+        .config
+        .outbound_allow
+        .check_target(&url)
+        .await
+        .map_err(|reason| ApiError::invalid("url", reason))?;
     let row = WebhookRow {
         id: new_id(),
         url,

@@ -10,12 +10,13 @@ use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::models::{RefreshTokenRow, UserRow};
 use crate::db::{new_id, tokens, users};
 use crate::domain::access::Actor;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
 
 pub const COOKIE: &str = "mq_session";
 
-/// Starts a session for `user` and returns the cookie that carries it.
+/// Starts a session for `user` and returns the cookie that carries it; 401 when `user` was
+/// reset, disabled or given another role since it was read (see `users::session_epoch`).
 pub async fn start(
     state: &AppState,
     user: &UserRow,
@@ -24,6 +25,7 @@ pub async fn start(
 ) -> ApiResult<Cookie<'static>> {
     let secret = random_secret();
     let days = state.config.refresh_ttl_days;
+    let user = user.clone();
     let row = RefreshTokenRow {
         id: new_id(),
         user_id: user.id.clone(),
@@ -34,7 +36,19 @@ pub async fn start(
         revoked_at: None,
         created_at: now.naive_utc(),
     };
-    state.db.run(move |conn| tokens::insert(conn, &row)).await?;
+    state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                users::session_epoch(conn, &user)?.ok_or_else(|| {
+                    ApiError::Unauthenticated(
+                        "the account changed while signing in; sign in again".into(),
+                    )
+                })?;
+                tokens::insert(conn, &row)
+            })
+        })
+        .await?;
     Ok(Cookie::build(COOKIE, secret)
         .path("/")
         .http_only(true)

@@ -98,6 +98,114 @@ async fn repeated_failures_from_one_address_are_throttled() {
     );
 }
 
+/// `n` wrong logins sent at once, the i-th for `phone(i)`: how many were let past the attempt
+/// limits (their password checked, 401, or left waiting too long for a hashing slot, 429 with
+/// a Retry-After of a second or two) and how many the limits refused (429 for minutes).
+async fn wrong_logins_at_once(
+    app: &crate::helpers::TestApp,
+    n: usize,
+    phone: impl Fn(usize) -> String,
+) -> (usize, usize) {
+    let sends = (0..n).map(|i| {
+        let (client, url) = (app.client.clone(), format!("{}/auth/login", app.base));
+        let body = json!({"phone": phone(i), "password": "wrong-password"});
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap() })
+    });
+    let (mut checked, mut busy, mut limited) = (0, 0, 0);
+    for send in sends.collect::<Vec<_>>() {
+        let reply = send.await.unwrap();
+        match reply.status().as_u16() {
+            401 => checked += 1,
+            429 => {
+                assert_eq!(reply.headers()["content-type"], "application/problem+json");
+                let retry: u64 = reply.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if retry <= 2 {
+                    busy += 1;
+                } else {
+                    limited += 1;
+                }
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        checked >= 1,
+        "{checked} checked, {busy} busy, {limited} limited"
+    );
+    (checked + busy, limited)
+}
+
+#[tokio::test]
+async fn concurrent_guesses_for_one_phone_cannot_outrun_the_limit() {
+    let app = spawn_app().await;
+    let (admitted, limited) = wrong_logins_at_once(&app, 40, |_| ADMIN_PHONE.to_string()).await;
+    assert!(admitted <= 5, "{admitted} of 40 let past the limit of 5");
+    assert_eq!(admitted + limited, 40);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_from_one_address_cannot_outrun_the_limit() {
+    let app = spawn_app().await;
+    let (admitted, limited) = wrong_logins_at_once(&app, 60, |i| format!("137{i:08}")).await;
+    assert!(admitted <= 30, "{admitted} of 60 let past the limit of 30");
+    assert_eq!(admitted + limited, 60);
+}
+
+/// A client whose requests come from `ip` (any 127.x.y.z reaches the test server).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+async fn login_from(app: &crate::helpers::TestApp, ip: &str, password: &str) -> reqwest::Response {
+    client_from(ip)
+        .post(format!("{}/auth/login", app.base))
+        .json(&json!({"phone": ADMIN_PHONE, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_address_guessing_cannot_lock_the_user_out_elsewhere() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, "127.0.0.2", "wrong-password")
+                .await
+                .status(),
+            401
+        );
+    }
+    // That address is locked out of this phone, even with the right password…
+    let locked = login_from(&app, "127.0.0.2", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    // …while the user, elsewhere, signs in.
+    let user = login_from(&app, "127.0.0.1", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(user.status(), 200);
+
+    // Guessing spread over addresses still meets a limit for the phone: 20 in all.
+    for ip in ["127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+        for _ in 0..5 {
+            assert_eq!(login_from(&app, ip, "wrong-password").await.status(), 401);
+        }
+    }
+    let everywhere = login_from(&app, "127.0.0.1", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(everywhere.status(), 429);
+    let retry: u64 = everywhere.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900, "{retry}");
+}
+
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app().await;

@@ -2,6 +2,7 @@
 //! HTTP to it like any client would.
 
 use minqing_api::config::Config;
+use minqing_api::outbound::AllowList;
 use minqing_api::startup::Application;
 use minqing_e2e::TestDatabase;
 use reqwest::header::HeaderMap;
@@ -59,6 +60,12 @@ pub fn test_config(db: &TestDatabase) -> Config {
         db_pool_size: 4,
         ..Config::default()
     }
+}
+
+/// For tests whose webhook receiver listens on 127.0.0.1: loopback targets are refused
+/// unless `MINQING_OUTBOUND_ALLOW` lists them.
+pub fn allow_loopback(config: &mut Config) {
+    config.outbound_allow = AllowList::parse("127.0.0.1").expect("a valid allow-list");
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -1,6 +1,8 @@
-use serde_json::json;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::Method;
+use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn admins_create_every_role_and_each_can_sign_in() {
@@ -282,4 +284,152 @@ async fn a_moved_supervisor_reaches_the_new_town_at_once() {
             .status,
         200
     );
+}
+
+/// Everything a signed-in villager holds: an API access and refresh token, a page cookie.
+struct Sessions {
+    access: String,
+    refresh: String,
+    cookie: String,
+}
+
+fn origin(app: &TestApp) -> String {
+    app.base.trim_end_matches("/api/v1").to_string()
+}
+
+/// A browser that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in_everywhere(app: &TestApp, phone: &str, password: &str) -> Sessions {
+    let api = app.login_reply(phone, password).await;
+    assert_eq!(api.status, 200, "{:?}", api.body);
+    let page = browser()
+        .post(format!("{}/login", origin(app)))
+        .form(&[("phone", phone), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    let cookie = page.headers()[SET_COOKIE].to_str().unwrap();
+    Sessions {
+        access: api.body["access_token"].as_str().unwrap().to_string(),
+        refresh: api.body["refresh_token"].as_str().unwrap().to_string(),
+        cookie: cookie.split(';').next().unwrap().to_string(),
+    }
+}
+
+async fn refresh(app: &TestApp, token: &str) -> u16 {
+    app.call(
+        Method::POST,
+        "/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+    .status
+}
+
+/// Where `/my` sends the cookie's holder: nowhere (200), or elsewhere (the Location).
+async fn my_page(app: &TestApp, cookie: &str) -> Option<String> {
+    let reply = browser()
+        .get(format!("{}/my", origin(app)))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    reply
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+}
+
+async fn assert_live(app: &TestApp, s: &Sessions) {
+    assert_eq!(app.get("/me", &s.access).await.status, 200);
+    assert_eq!(my_page(app, &s.cookie).await, None);
+}
+
+/// Every session `s` held is over: the access token, the refresh token and the page cookie.
+async fn assert_ended(app: &TestApp, s: &Sessions, what: &str) {
+    let me = app.get("/me", &s.access).await;
+    assert_eq!(
+        me.status, 401,
+        "{what}: the old access token: {:?}",
+        me.body
+    );
+    assert_eq!(
+        refresh(app, &s.refresh).await,
+        401,
+        "{what}: the old refresh token"
+    );
+    assert_eq!(
+        my_page(app, &s.cookie).await.as_deref(),
+        Some("/login"),
+        "{what}: the old page session"
+    );
+}
+
+async fn patch_villager(app: &TestApp, id: &str, body: Value) {
+    let reply = app.patch(&format!("/users/{id}"), &app.admin, body).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let old = sign_in_everywhere(&app, "13900000021", PASSWORD).await;
+    let other = sign_in_everywhere(&app, "13900000022", PASSWORD).await;
+    assert_live(&app, &old).await;
+    // Changes that are not a reset, disable or role change end nothing.
+    patch_villager(&app, &w.villager1, json!({"name": "赵大伯"})).await;
+    assert_live(&app, &old).await;
+
+    patch_villager(&app, &w.villager1, json!({"password": "a-new-password-1"})).await;
+    // Signed in again: the new token is cached, and still the old one is refused.
+    let new = sign_in_everywhere(&app, "13900000021", "a-new-password-1").await;
+    assert_live(&app, &new).await;
+    assert_ended(&app, &old, "after a password reset").await;
+    assert_live(&app, &new).await;
+    assert_eq!(refresh(&app, &new.refresh).await, 200);
+    // Other users keep their sessions.
+    assert_live(&app, &other).await;
+}
+
+#[tokio::test]
+async fn disabling_ends_every_session_for_good() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let old = sign_in_everywhere(&app, "13900000021", PASSWORD).await;
+    assert_live(&app, &old).await;
+    patch_villager(&app, &w.villager1, json!({"active": false})).await;
+    assert_ended(&app, &old, "while disabled").await;
+    // Enabled again, the account signs in anew; the sessions from before stay over.
+    patch_villager(&app, &w.villager1, json!({"active": true})).await;
+    assert_ended(&app, &old, "after enabling again").await;
+    let new = sign_in_everywhere(&app, "13900000021", PASSWORD).await;
+    assert_live(&app, &new).await;
+}
+
+#[tokio::test]
+async fn a_role_change_ends_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let old = sign_in_everywhere(&app, "13900000021", PASSWORD).await;
+    assert_live(&app, &old).await;
+    patch_villager(
+        &app,
+        &w.villager1,
+        json!({"role": "cadre", "cadre_category": "village"}),
+    )
+    .await;
+    assert_ended(&app, &old, "after a role change").await;
+    let cadre = app.login_reply("13900000021", PASSWORD).await;
+    assert_eq!(cadre.body["user"]["role"], "cadre");
+    let token = cadre.body["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/me", token).await.body["role"], "cadre");
 }

@@ -1,4 +1,5 @@
-//! Webhooks against a real HTTP receiver on 127.0.0.1 that fails the first delivery.
+//! Webhooks against a real HTTP receiver on 127.0.0.1 that fails the first delivery, and
+//! the outbound guard: internal targets refused unless allowed, redirects not followed.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::{spawn_app_with, CENTRE};
+use crate::helpers::{allow_loopback, spawn_app_with, TestApp, World, CENTRE};
 
 const SECRET: &str = "a-receiver-secret-0123";
 
@@ -80,7 +81,11 @@ async fn acked(log: &Log, event: &str, deadline: Instant) -> Vec<Received> {
 
 #[tokio::test]
 async fn events_reach_a_receiver_signed_retried_and_once() {
-    let app = spawn_app_with(|c| c.job_interval = Duration::from_millis(100)).await;
+    let app = spawn_app_with(|c| {
+        c.job_interval = Duration::from_millis(100);
+        allow_loopback(c);
+    })
+    .await;
     let w = app.checkin_world().await;
     let category = json!({"code": "road", "name": "道路维修", "group": "基础设施", "default_due_working_days": 3});
     app.post("/categories", &app.admin, category).await;
@@ -309,4 +314,211 @@ async fn resolved_orders_nobody_rates_close_after_seven_days() {
         again.body["timeline"].as_array().unwrap().len(),
         detail.body["timeline"].as_array().unwrap().len()
     );
+}
+
+/// Paths requested from a receiver that answers 200, except `/redirect`: 307 to `/target`.
+type Hits = Arc<Mutex<Vec<String>>>;
+
+fn start_plain_receiver() -> (u16, Hits) {
+    let hits: Hits = Arc::default();
+    let data = web::Data::new(hits.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).default_service(web::to(
+            |req: HttpRequest, hits: web::Data<Hits>| async move {
+                hits.lock().unwrap().push(req.path().to_string());
+                if req.path() == "/redirect" {
+                    HttpResponse::TemporaryRedirect()
+                        .insert_header(("location", "/target"))
+                        .finish()
+                } else {
+                    HttpResponse::Ok().finish()
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (port, hits)
+}
+
+/// Every delivery as stored: (webhook id, attempts, delivered, last status, last error).
+type DeliveryState = (String, i32, bool, Option<i32>, Option<String>);
+
+fn deliveries(app: &TestApp) -> Vec<DeliveryState> {
+    use diesel::prelude::*;
+    use minqing_api::db::schema::webhook_deliveries as d;
+    use minqing_api::db::{Db, DbConn};
+
+    let db = Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    let query = d::table.select((
+        d::webhook_id,
+        d::attempts,
+        d::delivered_at.is_not_null(),
+        d::last_status,
+        d::last_error,
+    ));
+    match &mut conn {
+        DbConn::Sqlite(c, _) => query.load(&mut **c),
+        DbConn::Pg(c) => query.load(&mut **c),
+    }
+    .unwrap()
+}
+
+/// Waits until every queued delivery has been attempted at least `attempts` times.
+async fn attempted(app: &TestApp, expected: usize, attempts: i32) -> Vec<DeliveryState> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let rows = deliveries(app);
+        let done = rows.len() == expected && rows.iter().all(|r| r.1 >= attempts);
+        if done || Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn road_order(app: &TestApp, w: &World) {
+    app.post("/categories", &app.admin, json!({"code": "road", "name": "道路维修", "group": "基础设施", "default_due_working_days": 3})).await;
+    let body = json!({"category": "road", "title": "桥头路灯不亮", "description": "晚上太黑", "village_id": w.village1, "source": "villager"});
+    assert_eq!(
+        app.post("/work-orders", &w.villager1_token, body)
+            .await
+            .status,
+        201
+    );
+}
+
+/// The review's internal targets, in the spellings a URL parser turns into them.
+const INTERNAL: &[&str] = &[
+    "http://127.0.0.1:{port}/hook",
+    "http://2130706433:{port}/hook",
+    "http://127.1:{port}/hook",
+    "http://0x7f.1:{port}/hook",
+    "http://[::ffff:127.0.0.1]:{port}/hook",
+    "http://[::1]:{port}/hook",
+    "http://localhost:{port}/hook",
+    "http://0.0.0.0:{port}/hook",
+];
+
+#[tokio::test]
+async fn internal_targets_are_refused_when_a_webhook_is_created() {
+    let app = spawn_app_with(|_| {}).await;
+    let extra = [
+        "http://10.0.0.8/hook",
+        "http://192.168.1.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/hook",
+        "http://[fd00::1]/hook",
+        "http://[fe80::1]/hook",
+    ];
+    let urls = INTERNAL
+        .iter()
+        .map(|u| u.replace("{port}", "9"))
+        .chain(extra.iter().map(|u| u.to_string()));
+    for url in urls {
+        let reply = app
+            .post(
+                "/webhooks",
+                &app.admin,
+                json!({"url": url, "secret": SECRET, "events": ["*"]}),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{url}: {:?}", reply.body);
+        assert_eq!(reply.error_fields(), vec!["url"], "{url}");
+    }
+    assert_eq!(
+        app.get("/webhooks", &app.admin).await.body["items"],
+        json!([])
+    );
+
+    // Listed in MINQING_OUTBOUND_ALLOW, the address is accepted; its neighbours are not.
+    let allowed = spawn_app_with(allow_loopback).await;
+    let ok = allowed
+        .post(
+            "/webhooks",
+            &allowed.admin,
+            json!({"url": "http://[::ffff:127.0.0.1]:9/hook", "secret": SECRET, "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{:?}", ok.body);
+    let neighbour = allowed
+        .post(
+            "/webhooks",
+            &allowed.admin,
+            json!({"url": "http://127.0.0.2:9/hook", "secret": SECRET, "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(neighbour.error_fields(), vec!["url"]);
+}
+
+#[tokio::test]
+async fn an_internal_target_that_got_in_is_never_contacted() {
+    let app = spawn_app_with(|c| c.job_interval = Duration::from_millis(50)).await;
+    let w = app.checkin_world().await;
+    let (port, hits) = start_plain_receiver();
+    // Stored before the guard existed, or while the allow-list still named them.
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    for url in INTERNAL {
+        let row = minqing_api::db::webhooks::WebhookRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            url: url.replace("{port}", &port.to_string()),
+            secret: SECRET.into(),
+            events: r#"["*"]"#.into(),
+            active: true,
+            created_at: chrono::Utc::now().naive_utc(),
+        };
+        minqing_api::db::webhooks::insert_webhook(&mut conn, &row).unwrap();
+    }
+    road_order(&app, &w).await;
+    let rows = attempted(&app, INTERNAL.len(), 2).await;
+    assert_eq!(rows.len(), INTERNAL.len(), "{rows:?}");
+    for (_, attempts, delivered, status, error) in &rows {
+        assert!(*attempts >= 2, "{rows:?}");
+        assert!(!delivered && status.is_none(), "{rows:?}");
+        let error = error.as_deref().unwrap_or_default();
+        assert!(error.contains("MINQING_OUTBOUND_ALLOW"), "{error}");
+    }
+    assert!(
+        hits.lock().unwrap().is_empty(),
+        "{:?}",
+        hits.lock().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let app = spawn_app_with(|c| {
+        c.job_interval = Duration::from_millis(50);
+        allow_loopback(c);
+    })
+    .await;
+    let w = app.checkin_world().await;
+    let (port, hits) = start_plain_receiver();
+    let url = format!("http://127.0.0.1:{port}/redirect");
+    let hook = app
+        .post(
+            "/webhooks",
+            &app.admin,
+            json!({"url": url, "secret": SECRET, "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{:?}", hook.body);
+    road_order(&app, &w).await;
+    attempted(&app, 1, 2).await;
+    let seen = hits.lock().unwrap().clone();
+    let rows = deliveries(&app);
+    let (_, attempts, delivered, status, _) = &rows[0];
+    assert!(*attempts >= 2, "{rows:?}");
+    assert!(!delivered, "a redirect is a failed delivery: {rows:?}");
+    assert_eq!(*status, Some(307));
+    assert!(seen.iter().all(|p| p == "/redirect"), "{seen:?}");
+    // One request per attempt (the last one may still be on its way to the log).
+    assert!(seen.len() as i32 <= attempts + 1, "{seen:?} {rows:?}");
 }
