@@ -3,6 +3,10 @@
 //! unit for a quarter (`GET /compliance?group_by=unit`), on SQLite and on PostgreSQL
 //! (MINQING_BENCH_POSTGRES or MINQING_TEST_POSTGRES).
 //!
+//! The same town's desk pages are then measured as the supervisor opens them (server-rendered
+//! HTML, signed in with a page session): 超期工单, 履约统计 for the quarter, and last month's
+//! 督查通报 (target ≤ 200 ms each).
+//!
 //! Run: `cargo bench --bench orders` (MINQING_BENCH_SECS, MINQING_BENCH_ORDERS change the size).
 
 use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
@@ -17,7 +21,9 @@ use serde_json::json;
 
 #[path = "support.rs"]
 mod support;
-use support::{analyze, county, env_num, ms, post, read_load, start, PASSWORD};
+use support::{
+    analyze, county, env_num, ms, page_load, page_session, post, read_load, start, PASSWORD,
+};
 const TOWNS: usize = 10;
 const VILLAGES_PER_TOWN: usize = 10;
 
@@ -158,6 +164,25 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
         "| {label} | GET /compliance?group_by=unit, a quarter (whole county, {orders} orders), 4 clients | {} | {:.0}/s | {} | {} |",
         county_wide.count, county_wide.per_sec, ms(county_wide.p50), ms(county_wide.p99)
     );
+
+    let origin = base.trim_end_matches("/api/v1").to_string();
+    let cookie = page_session(&origin, "13700000001").await;
+    let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
+    let last_month = (month_start - Days::days(1)).format("%Y-%m");
+    for (what, path) in [
+        ("GET /desk/overdue (超期工单)", "/desk/overdue".to_string()),
+        (
+            "GET /desk/compliance, a quarter by unit (履约统计)",
+            format!("/desk/compliance?group=unit&from={quarter_start}&to={quarter_end}"),
+        ),
+        ("GET /desk/bulletin, last month (督查通报)", format!("/desk/bulletin?month={last_month}")),
+    ] {
+        let page = page_load(&client, format!("{origin}{path}"), cookie.clone(), 4, secs).await;
+        println!(
+            "| {label} | {what} (one town of {orders} orders), 4 clients | {} | {:.0}/s | {} | {} |",
+            page.count, page.per_sec, ms(page.p50), ms(page.p99)
+        );
+    }
 }
 
 fn main() {

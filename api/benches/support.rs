@@ -192,3 +192,63 @@ pub async fn read_load(
     }
     stats(all, start.elapsed())
 }
+
+/// Signs in to the pages (POST /login) and returns the session cookie (`mq_session=…`).
+pub async fn page_session(origin: &str, phone: &str) -> String {
+    // The cookie comes with the redirect, so the redirect is not followed.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let reply = client
+        .post(format!("{origin}/login"))
+        .form(&[("phone", phone), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("the server answers");
+    reply
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("{phone} signs in to the pages: {}", reply.status()))
+        .to_string()
+}
+
+/// Repeats GET of a page (with a session cookie) from `clients` concurrent clients for
+/// `secs` seconds; the whole page is read each time.
+pub async fn page_load(
+    client: &reqwest::Client,
+    url: String,
+    cookie: String,
+    clients: usize,
+    secs: u64,
+) -> Stats {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while std::time::Instant::now() < deadline {
+                let sent = std::time::Instant::now();
+                let reply = client
+                    .get(&url)
+                    .header(reqwest::header::COOKIE, &cookie)
+                    .send()
+                    .await
+                    .expect("the server answers");
+                assert!(reply.status().is_success(), "{url}: {}", reply.status());
+                let _ = reply.text().await.expect("a page");
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("a client task"));
+    }
+    stats(all, start.elapsed())
+}

@@ -1,6 +1,8 @@
 //! Minqing server library: the `minqing` binary and the tests build on it.
 
 pub mod auth;
+pub mod checkins;
+pub mod compliance;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -10,6 +12,7 @@ pub mod export;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod outbound;
 pub mod pages;
 pub mod scoring;
 pub mod startup;

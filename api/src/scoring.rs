@@ -1,21 +1,24 @@
-//! Scores as the API and the demo see them: the active scheme of a period run over the
-//! metrics of a whole category (or a closed period's frozen rows), and closing a period.
+//! Scores as the API, the desk and the demo see them: the active scheme of a period run over
+//! the metrics of a whole category (or a closed period's frozen rows), whose rows and
+//! breakdowns an actor may read, and closing a period.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use minqing_protocol::{
-    CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, ScoreLine, ScoreRow,
+    AdjustmentItem, CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, ScoreLine, ScoreRow,
+    VetoItem,
 };
 
 use crate::db::models::{enum_text, parse_enum, UserRow};
 use crate::db::scoring::{self as store, PeriodBounds, SchemeRow, SnapshotRow};
-use crate::db::{new_id, DbConn};
+use crate::db::{new_id, org, users, DbConn};
+use crate::domain::access::{authorize_record, reach, Action, Actor};
 use crate::domain::people::{default_rater_group, default_staff_type};
 use crate::domain::scoring::{
     consequences, default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
-    CadreInput, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
+    CadreInput, Metric, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
 };
 use crate::domain::workdays::start_of_local_day;
 use crate::error::{ApiError, ApiResult};
@@ -147,6 +150,146 @@ pub fn scores_of(
         period.kind().as_str(),
         category_text
     )))
+}
+
+/// The subtree whose cadres' scores an actor reads as a list (`None`: every cadre).
+pub fn scope(actor: &Actor) -> ApiResult<Option<String>> {
+    Ok(reach(actor, Action::ReadScores)?.subtree()?)
+}
+
+/// A category's ranked rows for a period, only those of cadres under `within`; ranks stay
+/// those among all the category's cadres, town ranks those within each town.
+pub fn visible(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    category: CadreCategory,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<Ranked> {
+    let mut ranked = scores_of(conn, category, period, tz, now)?;
+    if let Some(prefix) = within {
+        let paths = &ranked.paths;
+        ranked
+            .rows
+            .retain(|r| paths.get(&r.user_id).is_some_and(|p| p.starts_with(prefix)));
+    }
+    Ok(ranked)
+}
+
+/// One cadre's explained score (`GET /scores/{user_id}`): every indicator's value, target,
+/// rule and points with the ids of the records it was counted from, the period's
+/// adjustments (approved or waiting) and vetoes with their reasons. A cadre outside the
+/// actor's reach answers as missing.
+pub fn explained(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: &str,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<ScoreRow> {
+    let (user, path) =
+        users::find_with_path(conn, user_id)?.ok_or_else(|| ApiError::not_found("cadre"))?;
+    authorize_record(actor, Action::ReadScores, path.as_deref(), &user.id)?;
+    let category: CadreCategory = match &user.cadre_category {
+        Some(c) if user.role == "cadre" => parse_enum(c)?,
+        _ => return Err(ApiError::NotFound("this user is not a scored cadre".into())),
+    };
+    let mut row = scores_of(conn, category, period, tz, now)?
+        .rows
+        .into_iter()
+        .find(|r| r.user_id == user.id)
+        .ok_or_else(|| ApiError::NotFound("no score for this cadre in that period".into()))?;
+    let b = bounds(period, tz, now);
+    for line in &mut row.breakdown {
+        if let Some(metric) = Metric::parse(&line.metric) {
+            line.record_ids = Some(store::evidence(conn, &user.id, metric, &b)?);
+        }
+    }
+    let key = period.to_string();
+    row.adjustment_items = store::adjustments_of_user(conn, &user.id, &key)?
+        .into_iter()
+        .map(|a| AdjustmentItem {
+            points: points(a.centipoints),
+            reason: a.reason,
+            approved: a.approved_by.is_some(),
+        })
+        .collect();
+    row.veto_items = store::vetoes_of_user(conn, &user.id, &key)?
+        .into_iter()
+        .map(|v| VetoItem {
+            area: v.area,
+            reason: v.reason,
+        })
+        .collect();
+    Ok(row)
+}
+
+/// A town by its path and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Town {
+    pub path: String,
+    pub name: String,
+}
+
+/// The town of each ranked cadre (none for one outside every town), in one query.
+pub fn towns_of(conn: &mut DbConn, ranked: &Ranked) -> ApiResult<HashMap<String, Town>> {
+    let towns: HashMap<String, String> = org::list(
+        conn,
+        &org::OrgUnitFilter {
+            kind: Some("town".into()),
+            // A county has tens of towns; this is only a bound.
+            limit: 10_000,
+            ..Default::default()
+        },
+    )?
+    .into_iter()
+    .map(|u| (u.path, u.name))
+    .collect();
+    Ok(ranked
+        .paths
+        .iter()
+        .filter_map(|(user, path)| {
+            let town = town_of(path, |prefix| towns.contains_key(prefix))?;
+            let name = towns.get(town)?.clone();
+            Some((
+                user.clone(),
+                Town {
+                    path: town.to_string(),
+                    name,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Whether a period's scores are frozen or still moving.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Standing {
+    /// Closed at this instant (UTC).
+    Closed(NaiveDateTime),
+    /// Scored live; the share of the period gone by (0..=1).
+    Live(f64),
+}
+
+pub fn standing(
+    conn: &mut DbConn,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> ApiResult<Standing> {
+    if let Some(at) = store::closed_at(conn, &period.to_string())? {
+        return Ok(Standing::Closed(at));
+    }
+    let b = bounds(period, tz, now);
+    let whole = (b.end - b.start).num_seconds();
+    let gone = (b.cutoff - b.start).num_seconds();
+    Ok(Standing::Live(if whole > 0 {
+        (gone as f64 / whole as f64).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }))
 }
 
 struct Live {
@@ -340,6 +483,14 @@ fn mean_of_the_quarters(
     Ok(Ranked { rows, paths })
 }
 
+/// The path of the town that a unit at `path` lies in: a town's path is a prefix of its
+/// members' paths ending at a `/` (its villages and departments included).
+fn town_of(path: &str, is_town: impl Fn(&str) -> bool) -> Option<&str> {
+    path.match_indices('/')
+        .map(|(i, _)| &path[..=i])
+        .find(|prefix| is_town(prefix))
+}
+
 /// Ranks each row among the rows of its cadre's town (DESIGN §2.6: the town's villages and
 /// departments included) with the county ranking's function, ties sharing a rank. A cadre
 /// outside any town gets no town rank.
@@ -349,16 +500,12 @@ fn add_town_ranks(
     paths: &HashMap<String, String>,
 ) -> ApiResult<()> {
     let towns = store::town_paths(conn)?;
-    // A town's path is a prefix of its members' paths ending at a `/`.
-    let town_of = |user: &str| -> Option<&str> {
-        let path = paths.get(user)?;
-        path.match_indices('/')
-            .map(|(i, _)| &path[..=i])
-            .find(|prefix| towns.contains(*prefix))
-    };
     let mut by_town: HashMap<&str, Vec<(String, i64)>> = HashMap::new();
     for row in rows.iter() {
-        if let Some(town) = town_of(&row.user_id) {
+        let town = paths
+            .get(&row.user_id)
+            .and_then(|path| town_of(path, |prefix| towns.contains(prefix)));
+        if let Some(town) = town {
             // Totals are whole centipoints shown as points: this gives them back exactly.
             let centipoints = (row.total * 100.0).round() as i64;
             by_town

@@ -14,12 +14,14 @@ use sha2::{Digest, Sha256};
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, parse_enum, utc};
-use crate::db::work_orders::{self, EventRow, WorkOrderRow};
+use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderScope, WorkOrderRow};
 use crate::db::{media, new_id, org, users, webhooks, DbConn};
 use crate::domain::access::{authorize, order_parties, Action, Actor};
+use crate::domain::checkin::distance_m;
+use crate::domain::coords::LatLon;
 use crate::domain::intake::parse_new_order;
 use crate::domain::work_order::{
-    initial_status, next_status, order_code, parse_score, Party, Refusal, Step,
+    initial_status, is_overdue, next_status, order_code, parse_score, Party, Refusal, Step,
 };
 use crate::domain::workdays::{deadline_notice, due_at, DueSpec, WorkCalendar};
 use crate::domain::Invalid;
@@ -538,6 +540,133 @@ pub fn rate_as_reporter(
         id,
         Change::Rate(RateRequest { score, comment }),
     )
+}
+
+/// Which orders a list may show `actor`: supervisors their subtree's, admins all, cadres
+/// those assigned to them or their unit, villagers their own.
+pub fn list_scope(actor: &Actor) -> OrderScope {
+    match actor.role {
+        Role::Admin => OrderScope::Everything,
+        // A supervisor without a unit matches no path at all.
+        Role::Supervisor => {
+            OrderScope::Subtree(actor.org_path.clone().unwrap_or_else(|| "\u{0}".into()))
+        }
+        Role::Cadre => OrderScope::Member {
+            user_id: actor.user_id.clone(),
+            unit_id: actor.org_unit_id.clone(),
+        },
+        Role::Villager => OrderScope::Reporter(actor.user_id.clone()),
+    }
+}
+
+/// Open orders of the same category within this distance are offered as likely duplicates.
+pub const DUPLICATE_RADIUS_M: f64 = 200.0;
+
+/// Open orders of `row`'s category within [`DUPLICATE_RADIUS_M`], nearest first, each with
+/// its distance in metres (to a tenth): the likely duplicates a supervisor is offered.
+pub fn likely_duplicates(
+    conn: &mut DbConn,
+    row: &WorkOrderRow,
+) -> ApiResult<Vec<(WorkOrderRow, f64)>> {
+    let (Some(lat), Some(lon)) = (row.lat, row.lon) else {
+        return Ok(Vec::new());
+    };
+    // A box a little larger than the radius; the exact distance is measured below.
+    let dlat = DUPLICATE_RADIUS_M / 110_000.0;
+    let dlon = dlat / lat.to_radians().cos().max(0.01);
+    let nearby = work_orders::open_nearby(
+        conn,
+        &row.category,
+        (lat - dlat, lon - dlon, lat + dlat, lon + dlon),
+        &row.id,
+    )?;
+    let here = LatLon { lat, lon };
+    let mut found: Vec<(WorkOrderRow, f64)> = nearby
+        .into_iter()
+        .filter_map(|o| {
+            let there = LatLon {
+                lat: o.lat?,
+                lon: o.lon?,
+            };
+            let d = distance_m(here, there);
+            (d <= DUPLICATE_RADIUS_M).then_some((o, (d * 10.0).round() / 10.0))
+        })
+        .collect();
+    found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(found)
+}
+
+/// The order if `party` may act on it: 404 when the actor may not see it, 403 when they
+/// may see it but not in that capacity.
+pub fn order_for(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    party: Party,
+) -> ApiResult<WorkOrderRow> {
+    let row = work_orders::find(conn, id)?.ok_or_else(|| ApiError::not_found("work order"))?;
+    let parties = order_parties(actor, &row.facts());
+    if parties.is_empty() {
+        return Err(ApiError::not_found("work order"));
+    }
+    if !parties.contains(&party) {
+        return Err(ApiError::Forbidden(format!(
+            "only the order's {} may do this",
+            party.name()
+        )));
+    }
+    Ok(row)
+}
+
+/// A supervisor of the order approves (the deadline moves; the original one stays for
+/// compliance) or rejects a pending extension request, with an optional note, in one
+/// transaction with its timeline event. Returns the decided request.
+pub fn decide_extension(
+    conn: &mut DbConn,
+    state: &AppState,
+    actor: &Actor,
+    order_id: &str,
+    extension_id: &str,
+    approve: bool,
+    note: Option<String>,
+) -> ApiResult<ExtensionRow> {
+    let now = Utc::now();
+    conn.write(|conn| {
+        let mut row = order_for(conn, actor, order_id, Party::Supervisor)?;
+        let ext = work_orders::find_extension(conn, &row.id, extension_id)?
+            .ok_or_else(|| ApiError::not_found("extension request"))?;
+        let status = if approve { "approved" } else { "rejected" };
+        if !work_orders::decide_extension(conn, &ext.id, status, &actor.user_id, now.naive_utc())? {
+            return Err(ApiError::Conflict(format!(
+                "this request was already {}",
+                ext.status
+            )));
+        }
+        if approve {
+            row.due_at = Some(ext.due_at);
+            work_orders::update(conn, &row, state.rules.timezone)?;
+        }
+        let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let data = serde_json::json!({"extension_id": ext.id, "due_at": utc(ext.due_at)});
+        let kind = format!("extension_{status}");
+        work_orders::add_event(
+            conn,
+            &event(&row.id, now, Some(actor), &kind, note, Some(data), &[]),
+        )?;
+        webhooks::publish(conn, &kind, &row, now)?;
+        work_orders::find_extension(conn, &row.id, &ext.id)?
+            .ok_or_else(|| ApiError::not_found("extension request"))
+    })
+}
+
+/// Whether an order missed its deadline: first resolved after its first committed deadline
+/// (as compliance counts it), or open past its current one now (a reopened order too).
+pub fn was_late(row: &WorkOrderRow, now: DateTime<Utc>) -> ApiResult<bool> {
+    let resolved_late = row
+        .first_resolved_at
+        .zip(row.original_due_at)
+        .is_some_and(|(first, due)| first > due);
+    Ok(resolved_late || is_overdue(parse_enum(&row.status)?, row.due_at.map(utc), now))
 }
 
 fn is_public(event: &EventRow) -> bool {

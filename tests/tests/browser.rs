@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 const DEMO_PASSWORD: &str = "minqing-demo";
 /// A demo cadre (青山镇) responsible for villages with boundaries.
 const DEMO_CADRE: &str = "13900000011";
+/// 青山镇's supervisor in the demo.
+const DEMO_SUPERVISOR: &str = "13900000001";
 
 struct Browser {
     chromium: PathBuf,
@@ -131,6 +133,25 @@ impl Api {
             reply.status()
         );
         reply.json().expect("JSON")
+    }
+
+    /// Every item of a list, following `next_cursor`.
+    fn all(&self, token: &str, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=500&cursor={c}"),
+                None => format!("{path}{sep}limit=500"),
+            };
+            let page = self.get(token, &url);
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
     }
 
     fn post(&self, token: &str, path: &str, body: Value) -> Value {
@@ -421,4 +442,161 @@ fn a_cadre_records_three_checkins_offline_and_they_arrive_exactly_once() {
             "{shown}"
         );
     }
+}
+
+/// A rate as the desk writes it: one decimal percent, "—" for nothing to measure.
+fn percent(rate: &Value) -> String {
+    rate.as_f64()
+        .map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0))
+}
+
+#[test]
+fn a_supervisor_runs_the_month_from_the_desk_and_its_numbers_match_the_api() {
+    let Some(browser) = browser("desk") else {
+        return;
+    };
+    let (db, server, api) = demo_county();
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let first_of_month = today - Duration::days(i64::from(chrono::Datelike::day(&today)) - 1);
+    let last_month_end = first_of_month - Duration::days(1);
+    let last_month_start =
+        last_month_end - Duration::days(i64::from(chrono::Datelike::day(&last_month_end)) - 1);
+    let month = last_month_start.format("%Y-%m").to_string();
+    let excel = db.dir().join("ledger.xlsx");
+
+    let seen = browser.run(
+        "desk.mjs",
+        &[
+            ("MINQING_BASE", server.origin.clone()),
+            ("MINQING_PHONE", DEMO_SUPERVISOR.into()),
+            ("MINQING_PASSWORD", DEMO_PASSWORD.into()),
+            ("MINQING_CADRE_PHONE", DEMO_CADRE.into()),
+            ("MINQING_MONTH", month.clone()),
+            ("MINQING_DOWNLOAD", excel.display().to_string()),
+        ],
+    );
+    let supervisor = api.login(DEMO_SUPERVISOR, DEMO_PASSWORD);
+
+    // The order assigned from the overdue queue carries the new commitment.
+    let orders = api.all(&supervisor, "/work-orders");
+    let assigned = orders
+        .iter()
+        .find(|o| o["code"] == seen["assigned_code"])
+        .unwrap_or_else(|| panic!("{} is listed", seen["assigned_code"]));
+    let detail = api.get(
+        &supervisor,
+        &format!("/work-orders/{}", assigned["id"].as_str().unwrap()),
+    );
+    let last = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "assigned", "{last}");
+    assert_eq!(last["note"], "三个工作日内办结并回访", "{last}");
+    assert!(
+        !detail["overdue"].as_bool().unwrap(),
+        "a fresh deadline: {detail}"
+    );
+
+    // The check-in approved from the review page is approved.
+    let checkin = api.get(
+        &supervisor,
+        &format!("/checkins/{}", seen["approved_checkin"].as_str().unwrap()),
+    );
+    assert_eq!(checkin["status"], "approved", "{checkin}");
+    assert_eq!(checkin["review"]["reason"], "已电话核实，确在村里");
+
+    // The Excel ledger holds every order the supervisor may see, newest first like the page.
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(&excel).expect("the download is an Excel workbook");
+    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0)
+        .expect("a sheet")
+        .expect("readable");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][0], "工单编号", "{:?}", rows[0]);
+    assert_eq!(rows.len() - 1, orders.len(), "one row per order");
+    let page_codes: Vec<String> = seen["ledger_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let first_rows: Vec<String> = rows[1..=page_codes.len()]
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(
+        first_rows, page_codes,
+        "the file starts with the page's rows"
+    );
+
+    // The bulletin's numbers are the API's for the same month.
+    let bulletin = &seen["bulletin"];
+    assert!(
+        bulletin["title"].as_str().unwrap().contains("督查通报"),
+        "{bulletin}"
+    );
+    let compliance = api.get(
+        &supervisor,
+        &format!("/compliance?group_by=unit&from={last_month_start}&to={last_month_end}"),
+    );
+    let api_rows = compliance["items"]
+        .as_array()
+        .or(compliance.as_array())
+        .unwrap()
+        .clone();
+    let units = bulletin["units"].as_array().unwrap();
+    assert!(!units.is_empty(), "{bulletin}");
+    for unit in units {
+        let row = api_rows
+            .iter()
+            .find(|r| r["name"] == unit["name"])
+            .unwrap_or_else(|| panic!("{unit} is in the API's answer {api_rows:?}"));
+        assert_eq!(
+            unit["assigned"].as_str().unwrap(),
+            row["assigned"].to_string()
+        );
+        assert_eq!(
+            unit["resolved"].as_str().unwrap(),
+            row["resolved"].to_string()
+        );
+        assert_eq!(
+            unit["response"].as_str().unwrap(),
+            percent(&row["response_rate"])
+        );
+        assert_eq!(
+            unit["on_time"].as_str().unwrap(),
+            percent(&row["on_time_rate"])
+        );
+        assert_eq!(
+            unit["satisfaction"].as_str().unwrap(),
+            percent(&row["satisfaction_rate"])
+        );
+    }
+    let scores = api.get(
+        &supervisor,
+        &format!("/scores?period={month}&category=organ"),
+    );
+    let body = bulletin["body"].as_str().unwrap();
+    for top in scores["items"]
+        .as_array()
+        .or(scores.as_array())
+        .unwrap()
+        .iter()
+        .filter(|r| r["town_rank"] == 1)
+    {
+        assert!(
+            body.contains(top["name"].as_str().unwrap()),
+            "{top} heads the bulletin's ranking"
+        );
+    }
+
+    // Nobody else works at the desk.
+    assert_eq!(seen["cadre_status"], 403, "{seen}");
+    assert_eq!(seen["stranger_path"], "/login", "{seen}");
 }

@@ -349,3 +349,131 @@ pub fn insert_many(conn: &mut DbConn, rows: &[CheckinRow]) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// A page of the flagged check-ins waiting for review under a subtree (all when `None`),
+/// oldest first after `after`, each with its cadre's name.
+pub fn flagged_oldest_first(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> ApiResult<Vec<(CheckinRow, String)>> {
+    let within = within.map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = checkins::table
+            .inner_join(users::table.on(users::id.eq(checkins::user_id)))
+            .filter(checkins::status.eq("flagged"))
+            .select((CheckinRow::as_select(), users::name))
+            .order((checkins::recorded_at.asc(), checkins::id.asc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(prefix) = &within {
+            q = q.filter(checkins::org_path.like(prefix));
+        }
+        if let Some((at, id)) = after {
+            q = q.filter(
+                checkins::recorded_at
+                    .gt(*at)
+                    .or(checkins::recorded_at.eq(*at).and(checkins::id.gt(id))),
+            );
+        }
+        q.load(c)
+    })?)
+}
+
+/// Where the user's check-in recorded just before this one (by time, then id) was made.
+pub fn position_before(
+    conn: &mut DbConn,
+    user_id: &str,
+    at: NaiveDateTime,
+    id: &str,
+) -> ApiResult<Option<(f64, f64)>> {
+    Ok(db_run!(conn, |c| checkins::table
+        .filter(checkins::user_id.eq(user_id))
+        .filter(
+            checkins::recorded_at
+                .lt(at)
+                .or(checkins::recorded_at.eq(at).and(checkins::id.lt(id)))
+        )
+        .order((checkins::recorded_at.desc(), checkins::id.desc()))
+        .select((checkins::lat, checkins::lon))
+        .first(c)
+        .optional())?)
+}
+
+/// How many check-ins of nights `first..=last` under a subtree (all when `None`) still wait
+/// for review.
+pub fn count_flagged(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> ApiResult<i64> {
+    let within = within.map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = checkins::table
+            .filter(checkins::status.eq("flagged"))
+            .filter(checkins::night_date.ge(first))
+            .filter(checkins::night_date.le(last))
+            .count()
+            .into_boxed();
+        if let Some(prefix) = &within {
+            q = q.filter(checkins::org_path.like(prefix));
+        }
+        q.get_result(c)
+    })?)
+}
+
+#[derive(Debug, QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Of the check-ins of nights `first..=last` under a subtree (all when `None`), how many
+/// were flagged (a review only ever decides a flagged one) and how many of those still
+/// wait for review, in one query.
+pub fn flagged_and_waiting(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> ApiResult<(i64, i64)> {
+    use diesel::sql_types::{Date, Nullable, Text};
+    let within = within.map(|p| format!("{p}%"));
+    let rows: Vec<StatusCount> = db_run!(conn, |c| diesel::sql_query(
+        "SELECT status, COUNT(*) AS n FROM checkins
+         WHERE status IN ('flagged', 'approved', 'rejected')
+           AND night_date >= $1 AND night_date <= $2 AND ($3 IS NULL OR org_path LIKE $3)
+         GROUP BY status"
+    )
+    .bind::<Date, _>(first)
+    .bind::<Date, _>(last)
+    .bind::<Nullable<Text>, _>(within.as_deref())
+    .load(c))?;
+    let flagged = rows.iter().map(|r| r.n).sum();
+    let waiting = rows
+        .iter()
+        .filter(|r| r.status == "flagged")
+        .map(|r| r.n)
+        .sum();
+    Ok((flagged, waiting))
+}
+
+/// How many check-ins under a subtree (all when `None`) wait for review now, whatever their
+/// night: the desk's start page. One count over `checkins_status_recorded`.
+pub fn count_waiting_review(conn: &mut DbConn, within: Option<&str>) -> ApiResult<i64> {
+    let within = within.map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = checkins::table
+            .filter(checkins::status.eq("flagged"))
+            .count()
+            .into_boxed();
+        if let Some(prefix) = &within {
+            q = q.filter(checkins::org_path.like(prefix));
+        }
+        q.get_result(c)
+    })?)
+}

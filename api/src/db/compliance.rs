@@ -45,10 +45,9 @@ pub struct ComplianceFilter {
     pub today_began: NaiveDateTime,
 }
 
+/// The period counts of a group, summed over its days.
 #[derive(Debug, QueryableByName)]
-struct PeriodRow {
-    #[diesel(sql_type = Text)]
-    key: String,
+struct Sums {
     #[diesel(sql_type = BigInt)]
     assigned: i64,
     #[diesel(sql_type = BigInt)]
@@ -73,6 +72,63 @@ struct PeriodRow {
     overdue_resolved: i64,
     #[diesel(sql_type = BigInt)]
     resolution_seconds: i64,
+}
+
+impl Sums {
+    const COLUMNS: [&'static str; 12] = [
+        "assigned",
+        "accepted_within_24h",
+        "created",
+        "created_resolved",
+        "first_resolved",
+        "first_resolved_on_time",
+        "reopened",
+        "rated",
+        "rated_satisfied",
+        "rating_sum",
+        "overdue_resolved",
+        "resolution_seconds",
+    ];
+
+    /// The SELECT list summing every column of `work_order_daily d`.
+    fn select_list() -> String {
+        Self::COLUMNS
+            .map(|c| format!("CAST(COALESCE(SUM(d.{c}), 0) AS BIGINT) AS {c}"))
+            .join(", ")
+    }
+
+    fn days(self) -> DailyCounts {
+        DailyCounts {
+            assigned: self.assigned,
+            accepted_within_24h: self.accepted_within_24h,
+            created: self.created,
+            created_resolved: self.created_resolved,
+            first_resolved: self.first_resolved,
+            first_resolved_on_time: self.first_resolved_on_time,
+            reopened: self.reopened,
+            rated: self.rated,
+            rated_satisfied: self.rated_satisfied,
+            rating_sum: self.rating_sum,
+            overdue_resolved: self.overdue_resolved,
+            resolution_seconds: self.resolution_seconds,
+        }
+    }
+}
+
+#[derive(Debug, QueryableByName)]
+struct PeriodRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(embed)]
+    sums: Sums,
+}
+
+#[derive(Debug, QueryableByName)]
+struct DayRow {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(embed)]
+    sums: Sums,
 }
 
 #[derive(Debug, QueryableByName)]
@@ -105,23 +161,7 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
         GroupBy::Village => "village_id",
         GroupBy::Assignee => "assignee_id",
     };
-    let sum = |c: &str| format!("CAST(COALESCE(SUM(d.{c}), 0) AS BIGINT) AS {c}");
-    let sums = [
-        "assigned",
-        "accepted_within_24h",
-        "created",
-        "created_resolved",
-        "first_resolved",
-        "first_resolved_on_time",
-        "reopened",
-        "rated",
-        "rated_satisfied",
-        "rating_sum",
-        "overdue_resolved",
-        "resolution_seconds",
-    ]
-    .map(sum)
-    .join(", ");
+    let sums = Sums::select_list();
     // The subtree is found through the villages' paths, so a village moved to another town
     // takes its history along.
     let period_sql = format!(
@@ -185,20 +225,7 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
 
     let mut groups: HashMap<String, (DailyCounts, u64)> = HashMap::new();
     for r in period {
-        groups.entry(r.key).or_default().0 = DailyCounts {
-            assigned: r.assigned,
-            accepted_within_24h: r.accepted_within_24h,
-            created: r.created,
-            created_resolved: r.created_resolved,
-            first_resolved: r.first_resolved,
-            first_resolved_on_time: r.first_resolved_on_time,
-            reopened: r.reopened,
-            rated: r.rated,
-            rated_satisfied: r.rated_satisfied,
-            rating_sum: r.rating_sum,
-            overdue_resolved: r.overdue_resolved,
-            resolution_seconds: r.resolution_seconds,
-        };
+        groups.entry(r.key).or_default().0 = r.sums.days();
     }
     for r in overdue {
         groups.entry(r.key).or_default().1 += u64::try_from(r.overdue).unwrap_or(0);
@@ -231,6 +258,31 @@ pub fn counts(conn: &mut DbConn, f: &ComplianceFilter) -> ApiResult<Vec<GroupCou
         .collect();
     rows.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(rows)
+}
+
+/// The period counts of every local day `from..=to` with orders of villages in the subtree
+/// `within`, whatever their unit or assignee, in one query: a trend is these days summed
+/// into longer spans.
+pub fn days(
+    conn: &mut DbConn,
+    within: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Vec<(NaiveDate, DailyCounts)>> {
+    let sql = format!(
+        "SELECT d.day AS day, {}
+         FROM work_order_daily d JOIN org_units v ON v.id = d.village_id
+         WHERE v.path LIKE $1 AND d.day >= $2 AND d.day <= $3
+         GROUP BY d.day",
+        Sums::select_list()
+    );
+    let within = format!("{within}%");
+    let rows: Vec<DayRow> = db_run!(conn, |c| diesel::sql_query(sql.as_str())
+        .bind::<Text, _>(&within)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .load(c))?;
+    Ok(rows.into_iter().map(|r| (r.day, r.sums.days())).collect())
 }
 
 /// A group on a local day: (village, day, unit or '', assignee or '').

@@ -901,3 +901,45 @@ pub fn staff_in(
         .first::<(String, Option<String>, String)>(c)
         .optional())?)
 }
+
+/// Filters of the desk's list of records; rows come newest first, before `before`.
+#[derive(Debug, Default)]
+pub struct RecordFilter {
+    pub kind: Option<String>,
+    pub period: Option<String>,
+    /// Only records of users whose unit lies in this subtree (a path prefix).
+    pub within: Option<String>,
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+/// Records with their cadre's name and unit name, for people to read.
+pub fn records_with_names(
+    conn: &mut DbConn,
+    f: &RecordFilter,
+) -> ApiResult<Vec<(RecordRow, String, String)>> {
+    use super::schema::org_units;
+    let within = f.within.as_ref().map(|p| format!("{p}%"));
+    Ok(db_run!(conn, |c| {
+        let mut q = scoring_records::table
+            .inner_join(users::table.on(users::id.eq(scoring_records::user_id)))
+            .inner_join(org_units::table.on(users::org_unit_id.eq(org_units::id.nullable())))
+            .select((RecordRow::as_select(), users::name, org_units::name))
+            .order(scoring_records::id.desc())
+            .limit(f.limit)
+            .into_boxed();
+        if let Some(kind) = &f.kind {
+            q = q.filter(scoring_records::kind.eq(kind));
+        }
+        if let Some(period) = &f.period {
+            q = q.filter(scoring_records::period.eq(period));
+        }
+        if let Some(prefix) = &within {
+            q = q.filter(org_units::path.like(prefix));
+        }
+        if let Some(before) = &f.before {
+            q = q.filter(scoring_records::id.lt(before));
+        }
+        q.load(c)
+    })?)
+}

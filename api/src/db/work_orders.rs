@@ -10,7 +10,7 @@ use minqing_protocol::{WorkOrder, WorkOrderStatus};
 use super::compliance::DailyChanges;
 use super::models::{parse_enum, utc};
 use super::schema::{
-    daily_counters, work_order_events, work_order_extensions, work_order_photos,
+    daily_counters, org_units, users, work_order_events, work_order_extensions, work_order_photos,
     work_order_secrets, work_orders,
 };
 use super::{db_run, substr_len, DbConn};
@@ -327,6 +327,7 @@ pub struct OrderFilter {
     pub unit_id: Option<String>,
     pub assignee_id: Option<String>,
     pub category: Option<String>,
+    pub source: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     /// Only orders past due and not resolved at this time, most overdue first.
@@ -334,6 +335,26 @@ pub struct OrderFilter {
     /// Keyset position: (created_at or due_at, id) of the last row seen.
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
+}
+
+impl OrderFilter {
+    /// Every order of `scope`, newest first, `limit` at a time: narrow it field by field.
+    pub fn new(scope: OrderScope, limit: i64) -> Self {
+        OrderFilter {
+            scope,
+            status: None,
+            village_id: None,
+            unit_id: None,
+            assignee_id: None,
+            category: None,
+            source: None,
+            from: None,
+            to: None,
+            overdue_at: None,
+            after: None,
+            limit,
+        }
+    }
 }
 
 pub const OPEN_STATUSES: [&str; 4] = ["submitted", "assigned", "in_progress", "reopened"];
@@ -390,6 +411,9 @@ pub fn list(conn: &mut DbConn, f: &OrderFilter) -> ApiResult<Vec<WorkOrderRow>> 
         if let Some(v) = &f.category {
             q = q.filter(work_orders::category.eq(v));
         }
+        if let Some(v) = &f.source {
+            q = q.filter(work_orders::source.eq(v));
+        }
         if let Some(v) = f.from {
             q = q.filter(work_orders::created_at.ge(v));
         }
@@ -420,6 +444,108 @@ pub fn list(conn: &mut DbConn, f: &OrderFilter) -> ApiResult<Vec<WorkOrderRow>> 
                     );
                 }
             }
+        }
+        q.load(c)
+    })?)
+}
+
+/// Submitted orders waiting for a supervisor to assign them, oldest first, under the subtree
+/// at `within` (everywhere when `None`), after the keyset position (created_at, id).
+/// They have no deadline yet, so the partial index `work_orders_open_due` holds them all
+/// under a NULL `due_at`: the sort covers only the orders waiting, never the town's history.
+pub fn awaiting_assignment(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> ApiResult<Vec<WorkOrderRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = work_orders::table
+            .filter(is_open_sql())
+            .filter(work_orders::due_at.is_null())
+            .filter(work_orders::status.eq("submitted"))
+            .select(WorkOrderRow::as_select())
+            .order((work_orders::created_at.asc(), work_orders::id.asc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(prefix) = within {
+            let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+            q = q.filter(substr_len(work_orders::org_path, 1, length).eq(prefix.to_string()));
+        }
+        if let Some((at, id)) = after {
+            q = q.filter(
+                work_orders::created_at
+                    .gt(*at)
+                    .or(work_orders::created_at.eq(*at).and(work_orders::id.gt(id))),
+            );
+        }
+        q.load(c)
+    })?)
+}
+
+/// Which open orders [`count_open`] counts.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenCount {
+    All,
+    /// Past their deadline at this time.
+    PastDue(NaiveDateTime),
+    /// Submitted, with no deadline yet: waiting to be assigned.
+    Unassigned,
+}
+
+/// How many open orders of a kind lie under the subtree at `within` (everywhere when
+/// `None`): one count over the partial index `work_orders_open_due`.
+pub fn count_open(conn: &mut DbConn, within: Option<&str>, which: OpenCount) -> ApiResult<i64> {
+    Ok(db_run!(conn, |c| {
+        let mut q = work_orders::table
+            .filter(is_open_sql())
+            .count()
+            .into_boxed();
+        if let Some(prefix) = within {
+            let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+            q = q.filter(substr_len(work_orders::org_path, 1, length).eq(prefix.to_string()));
+        }
+        q = match which {
+            OpenCount::All => q,
+            OpenCount::PastDue(now) => q.filter(work_orders::due_at.lt(now)),
+            OpenCount::Unassigned => q
+                .filter(work_orders::due_at.is_null())
+                .filter(work_orders::status.eq("submitted")),
+        };
+        q.get_result::<i64>(c)
+    })?)
+}
+
+/// The names of the people an order list mentions (assignees, actors of its timeline), by id.
+pub fn people_names(conn: &mut DbConn, ids: &[String]) -> ApiResult<HashMap<String, String>> {
+    let pairs: Vec<(String, String)> = db_run!(conn, |c| users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load(c))?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// Someone an order may be assigned to: an active cadre or supervisor and their unit.
+#[derive(Debug, Clone, Queryable)]
+pub struct Assignable {
+    pub user_id: String,
+    pub name: String,
+    pub unit_id: String,
+}
+
+/// The active cadres and supervisors of the units under `within` (everyone's when `None`),
+/// by name: the people a supervisor may name as 责任人.
+pub fn assignable_people(conn: &mut DbConn, within: Option<&str>) -> ApiResult<Vec<Assignable>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = users::table
+            .inner_join(org_units::table)
+            .filter(users::active.eq(true))
+            .filter(users::role.eq_any(["cadre", "supervisor"]))
+            .select((users::id, users::name, org_units::id))
+            .order((users::name, users::id))
+            .into_boxed();
+        if let Some(prefix) = within {
+            q = q.filter(org_units::path.like(format!("{prefix}%")));
         }
         q.load(c)
     })?)
@@ -484,6 +610,22 @@ pub fn pending_extension(conn: &mut DbConn, order_id: &str) -> ApiResult<Option<
         .select(ExtensionRow::as_select())
         .first(c)
         .optional())?)
+}
+
+/// The pending extension request of each of `order_ids` that has one, in one query.
+pub fn pending_extensions_of(
+    conn: &mut DbConn,
+    order_ids: &[String],
+) -> ApiResult<HashMap<String, ExtensionRow>> {
+    let rows: Vec<ExtensionRow> = db_run!(conn, |c| work_order_extensions::table
+        .filter(work_order_extensions::work_order_id.eq_any(order_ids))
+        .filter(work_order_extensions::status.eq("pending"))
+        .select(ExtensionRow::as_select())
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|e| (e.work_order_id.clone(), e))
+        .collect())
 }
 
 /// Decides a pending request; false if it was decided meanwhile.

@@ -4,11 +4,13 @@
 pub mod access;
 pub mod boundary;
 pub mod category;
+pub mod chart;
 pub mod checkin;
 pub mod compliance;
 pub mod coords;
 pub mod intake;
 pub mod labels;
+pub mod map;
 pub mod org;
 pub mod people;
 pub mod scoring;

@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use minqing_protocol::{
     BatchItem, Checkin, CheckinKind, CheckinReceipt, CheckinStatus, Flag, NewCheckin, OrgUnitKind,
-    Page, Problem, ReportedPosition, Review, ReviewDecision, ReviewRequest, Stay,
+    Page, Problem, ReportedPosition, Review, ReviewRequest, Stay,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -15,10 +15,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{parse_json, Authenticated, JsonBody};
 use super::paging::{time_key, Paging};
 use super::State;
-use crate::db::checkins::{self, CheckinFilter, CheckinRow, ReviewUpdate, StayFilter, StayRow};
+use crate::checkins::{decide, find_reachable, review_reason};
+use crate::db::checkins::{self, CheckinFilter, CheckinRow, StayFilter, StayRow};
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::{media, new_id, org, DbConn};
-use crate::domain::access::{authorize_record, reach, Action};
+use crate::domain::access::{reach, Action};
 use crate::domain::checkin::{
     assess, night_date, parse_checkin, status_for, stay_status, CheckinRules, Evidence,
     PhotoEvidence,
@@ -488,18 +489,6 @@ async fn list_checkins(
     ))
 }
 
-fn find_reachable(
-    conn: &mut DbConn,
-    actor: &crate::domain::access::Actor,
-    action: Action,
-    id: &str,
-) -> ApiResult<CheckinRow> {
-    let row = checkins::find(conn, id)?.ok_or_else(|| ApiError::not_found("check-in"))?;
-    authorize_record(actor, action, Some(&row.org_path), &row.user_id)
-        .map_err(|_| ApiError::not_found("check-in"))?;
-    Ok(row)
-}
-
 /// One check-in with its flags, photos and review.
 #[utoipa::path(tag = "checkins", security(("bearer" = [])), responses(
     (status = 200, body = Checkin), (status = 404, body = Problem)))]
@@ -535,39 +524,14 @@ async fn review_checkin(
     id: web::Path<String>,
     body: JsonBody<ReviewRequest>,
 ) -> ApiResult<web::Json<Checkin>> {
-    reach(&actor.0, Action::ReviewCheckins)?;
     let ReviewRequest { decision, reason } = body.0;
-    let reason = reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid(
-            "reason",
-            "give a reason of 1 to 500 characters",
-        ));
-    }
+    let reason = review_reason(&actor.0, &reason)?;
     let now = Utc::now().naive_utc();
     let checkin = state
         .db
         .run(move |conn| {
             conn.write(|conn| {
-                let row = find_reachable(conn, &actor.0, Action::ReviewCheckins, &id)?;
-                let status = match decision {
-                    ReviewDecision::Approve => CheckinStatus::Approved,
-                    ReviewDecision::Reject => CheckinStatus::Rejected,
-                };
-                let update = ReviewUpdate {
-                    status: &enum_text(&status),
-                    reviewed_by: &actor.0.user_id,
-                    reviewed_at: now,
-                    reason: &reason,
-                };
-                if !checkins::review(conn, &row.id, &update)? {
-                    return Err(ApiError::Conflict(format!(
-                        "this check-in is {} and waits for no decision",
-                        row.status
-                    )));
-                }
-                let row = checkins::find(conn, &row.id)?
-                    .ok_or_else(|| ApiError::not_found("check-in"))?;
+                let row = decide(conn, &actor.0, &id, decision, &reason, now)?;
                 let photos = checkins::photo_ids_of(conn, std::slice::from_ref(&row.id))?
                     .remove(&row.id)
                     .unwrap_or_default();

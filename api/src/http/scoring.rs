@@ -5,9 +5,8 @@ use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::Utc;
 use minqing_protocol::{
-    Adjustment, AdjustmentItem, CadreCategory, NewAdjustment, NewRating, NewVeto, Page,
-    PeriodClosure, Problem, Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme,
-    Veto, VetoItem,
+    Adjustment, CadreCategory, NewAdjustment, NewRating, NewVeto, Page, PeriodClosure, Problem,
+    Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,17 +15,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{required_note, Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
-use crate::db::models::{enum_text, parse_enum, utc};
+use crate::db::models::{enum_text, utc};
 use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
 use crate::domain::access::{authorize_record, reach, Action, Actor, Reach};
 use crate::domain::scoring::{
     check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
-    Metric, Period, RatingRefusal, Scheme, VetoArea,
+    Period, RatingRefusal, Scheme, VetoArea,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::export::{self, Cell};
-use crate::scoring::{bounds, rater_group_of, scheme_row, scores_of};
+use crate::scoring::{rater_group_of, scheme_row};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_schemes)
@@ -582,24 +581,16 @@ async fn visible_scores(
     period: &str,
     category: CadreCategory,
 ) -> ApiResult<Vec<ScoreRow>> {
-    let within = reach(actor, Action::ReadScores)?.subtree()?;
+    let within = crate::scoring::scope(actor)?;
     let period = parse_period(period)?;
     let tz = state.rules.timezone;
     let ranked = state
         .db
-        .run(move |conn| scores_of(conn, category, period, tz, Utc::now()))
-        .await?;
-    let paths = ranked.paths;
-    Ok(ranked
-        .rows
-        .into_iter()
-        .filter(|r| match &within {
-            None => true,
-            Some(prefix) => paths
-                .get(&r.user_id)
-                .is_some_and(|p| p.starts_with(prefix.as_str())),
+        .run(move |conn| {
+            crate::scoring::visible(conn, within.as_deref(), category, period, tz, Utc::now())
         })
-        .collect())
+        .await?;
+    Ok(ranked.rows)
 }
 
 /// A category's ranked scores for a period (supervisor: their subtree; ranks are among all
@@ -740,48 +731,9 @@ async fn get_score(
     let period = parse_period(&query.period)?;
     let user_id = user_id.into_inner();
     let tz = state.rules.timezone;
-    let now = Utc::now();
     let row = state
         .db
-        .run(move |conn| {
-            let (user, path) = users::find_with_path(conn, &user_id)?
-                .ok_or_else(|| ApiError::not_found("cadre"))?;
-            authorize_record(&actor, Action::ReadScores, path.as_deref(), &user.id)?;
-            let category: CadreCategory = match &user.cadre_category {
-                Some(c) if user.role == "cadre" => parse_enum(c)?,
-                _ => return Err(ApiError::NotFound("this user is not a scored cadre".into())),
-            };
-            let mut row = scores_of(conn, category, period, tz, now)?
-                .rows
-                .into_iter()
-                .find(|r| r.user_id == user.id)
-                .ok_or_else(|| {
-                    ApiError::NotFound("no score for this cadre in that period".into())
-                })?;
-            let b = bounds(period, tz, now);
-            for line in &mut row.breakdown {
-                if let Some(metric) = Metric::parse(&line.metric) {
-                    line.record_ids = Some(store::evidence(conn, &user.id, metric, &b)?);
-                }
-            }
-            let key = period.to_string();
-            row.adjustment_items = store::adjustments_of_user(conn, &user.id, &key)?
-                .into_iter()
-                .map(|a| AdjustmentItem {
-                    points: points(a.centipoints),
-                    reason: a.reason,
-                    approved: a.approved_by.is_some(),
-                })
-                .collect();
-            row.veto_items = store::vetoes_of_user(conn, &user.id, &key)?
-                .into_iter()
-                .map(|v| VetoItem {
-                    area: v.area,
-                    reason: v.reason,
-                })
-                .collect();
-            Ok(row)
-        })
+        .run(move |conn| crate::scoring::explained(conn, &actor, &user_id, period, tz, Utc::now()))
         .await?;
     Ok(web::Json(row))
 }

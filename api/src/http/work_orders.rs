@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use minqing_protocol::{
     AssignRequest, DuplicateCandidate, Extension, ExtensionDecision, ExtensionRequest,
-    NewWorkOrder, Page, Problem, ProgressRequest, RateRequest, RejectRequest, ResolveRequest, Role,
+    NewWorkOrder, Page, Problem, ProgressRequest, RateRequest, RejectRequest, ResolveRequest,
     TimelineEvent, TrackView, WorkOrder, WorkOrderCreated, WorkOrderDetail, WorkOrderStatus,
 };
 use serde::Deserialize;
@@ -17,19 +17,15 @@ use super::paging::{time_key, Paging};
 use super::State;
 use crate::auth::tokens::hash_refresh_token;
 use crate::db::models::{enum_text, parse_enum, utc};
-use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderFilter, OrderScope, WorkOrderRow};
+use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderFilter, WorkOrderRow};
 use crate::db::{new_id, webhooks, DbConn};
 use crate::domain::access::{order_parties, Actor};
-use crate::domain::checkin::distance_m;
-use crate::domain::coords::LatLon;
 use crate::domain::work_order::Party;
 use crate::error::{ApiError, ApiResult};
 use crate::work_orders::{
-    event, file_order, order_by_query_code, take_step, track_view, Change, ReporterProof,
+    event, file_order, likely_duplicates, list_scope, order_by_query_code, order_for, take_step,
+    track_view, Change, ReporterProof,
 };
-
-/// Open orders of the same category within this distance are offered as likely duplicates.
-const DUPLICATE_RADIUS_M: f64 = 200.0;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_order)
@@ -112,26 +108,16 @@ async fn list_orders(
     let q = query.into_inner();
     let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
     let after = paging.after_time()?;
-    let scope = match actor.role {
-        Role::Admin => OrderScope::Everything,
-        Role::Supervisor => {
-            OrderScope::Subtree(actor.org_path.clone().unwrap_or_else(|| "\u{0}".into()))
-        }
-        Role::Cadre => OrderScope::Member {
-            user_id: actor.user_id.clone(),
-            unit_id: actor.org_unit_id.clone(),
-        },
-        Role::Villager => OrderScope::Reporter(actor.user_id.clone()),
-    };
     let now = Utc::now();
     let overdue = q.overdue == Some(true);
     let filter = OrderFilter {
-        scope,
+        scope: list_scope(&actor),
         status: q.status.map(|s| enum_text(&s)),
         village_id: q.village_id,
         unit_id: q.unit_id,
         assignee_id: q.assignee_id,
         category: q.category,
+        source: None,
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),
         overdue_at: overdue.then(|| now.naive_utc()),
@@ -179,42 +165,18 @@ fn timeline(rows: Vec<EventRow>) -> Vec<TimelineEvent> {
 
 /// Open orders of the same category within 200 m.
 fn duplicates_of(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<Vec<DuplicateCandidate>> {
-    let (Some(lat), Some(lon)) = (row.lat, row.lon) else {
-        return Ok(Vec::new());
-    };
-    // A box a little larger than the radius; the exact distance is measured below.
-    let dlat = DUPLICATE_RADIUS_M / 110_000.0;
-    let dlon = dlat / lat.to_radians().cos().max(0.01);
-    let nearby = work_orders::open_nearby(
-        conn,
-        &row.category,
-        (lat - dlat, lon - dlon, lat + dlat, lon + dlon),
-        &row.id,
-    )?;
-    let here = LatLon { lat, lon };
-    let mut found: Vec<DuplicateCandidate> = nearby
+    likely_duplicates(conn, row)?
         .into_iter()
-        .filter_map(|o| {
-            let d = distance_m(
-                here,
-                LatLon {
-                    lat: o.lat?,
-                    lon: o.lon?,
-                },
-            );
-            (d <= DUPLICATE_RADIUS_M).then(|| -> ApiResult<_> {
-                Ok(DuplicateCandidate {
-                    status: parse_enum(&o.status)?,
-                    id: o.id,
-                    code: o.code,
-                    title: o.title,
-                    distance_m: (d * 10.0).round() / 10.0,
-                })
+        .map(|(o, distance_m)| {
+            Ok(DuplicateCandidate {
+                status: parse_enum(&o.status)?,
+                id: o.id,
+                code: o.code,
+                title: o.title,
+                distance_m,
             })
         })
-        .collect::<ApiResult<_>>()?;
-    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-    Ok(found)
+        .collect()
 }
 
 /// One order with its timeline; supervisors also get likely duplicates, and they and the
@@ -478,23 +440,6 @@ fn extension_wire(row: ExtensionRow) -> Extension {
     }
 }
 
-/// The order if `party` may act on it: 404 when the actor may not see it, 403 when they
-/// may see it but not in that capacity.
-fn order_for(conn: &mut DbConn, actor: &Actor, id: &str, party: Party) -> ApiResult<WorkOrderRow> {
-    let row = work_orders::find(conn, id)?.ok_or_else(|| ApiError::not_found("work order"))?;
-    let parties = order_parties(actor, &row.facts());
-    if parties.is_empty() {
-        return Err(ApiError::not_found("work order"));
-    }
-    if !parties.contains(&party) {
-        return Err(ApiError::Forbidden(format!(
-            "only the order's {} may do this",
-            party.name()
-        )));
-    }
-    Ok(row)
-}
-
 /// The assignee asks for a later deadline, with a reason; it moves only when a supervisor
 /// approves, and compliance keeps measuring against the original one.
 #[utoipa::path(tag = "work orders", request_body = ExtensionRequest, security(("bearer" = [])), responses(
@@ -590,52 +535,12 @@ async fn decide_extension(
     let actor = actor.0;
     let (id, eid) = path.into_inner();
     let ExtensionDecision { approve, note } = body.0;
-    let now = Utc::now();
-    let tz = state.rules.timezone;
+    let app = state.clone();
     let extension = state
         .db
         .run(move |conn| {
-            conn.write(|conn| {
-                let mut row = order_for(conn, &actor, &id, Party::Supervisor)?;
-                let ext = work_orders::find_extension(conn, &row.id, &eid)?
-                    .ok_or_else(|| ApiError::not_found("extension request"))?;
-                let status = if approve { "approved" } else { "rejected" };
-                if !work_orders::decide_extension(
-                    conn,
-                    &ext.id,
-                    status,
-                    &actor.user_id,
-                    now.naive_utc(),
-                )? {
-                    return Err(ApiError::Conflict(format!(
-                        "this request was already {}",
-                        ext.status
-                    )));
-                }
-                if approve {
-                    row.due_at = Some(ext.due_at);
-                    work_orders::update(conn, &row, tz)?;
-                }
-                let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-                let data = serde_json::json!({"extension_id": ext.id, "due_at": utc(ext.due_at)});
-                work_orders::add_event(
-                    conn,
-                    &event(
-                        &row.id,
-                        now,
-                        Some(&actor),
-                        &format!("extension_{status}"),
-                        note,
-                        Some(data),
-                        &[],
-                    ),
-                )?;
-                webhooks::publish(conn, &format!("extension_{status}"), &row, now)?;
-                let decided = work_orders::find_extension(conn, &row.id, &ext.id)?
-                    .ok_or_else(|| ApiError::not_found("extension request"))?;
-                Ok(extension_wire(decided))
-            })
+            crate::work_orders::decide_extension(conn, &app, &actor, &id, &eid, approve, note)
         })
         .await?;
-    Ok(web::Json(extension))
+    Ok(web::Json(extension_wire(extension)))
 }

@@ -392,7 +392,24 @@ async fn login(state: State, req: HttpRequest, form: web::Form<LoginForm>) -> Pa
     };
     let user = match crate::auth::sign_in(&state, &phone, password, &client_ip(&req), now).await {
         Ok(user) => user,
-        Err(ApiError::TooManyRequests { .. }) => return refused("登录失败次数太多，请稍后再试。"),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => {
+            // Too many failures, or every password check busy: either way, wait and retry.
+            let mut page = html(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    phone: phone.clone(),
+                    next: next.clone(),
+                    error: Some(format!(
+                        "登录太频繁或系统繁忙，请 {retry_after_secs} 秒后再试。"
+                    )),
+                },
+            )?;
+            page.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after_secs),
+            );
+            return Ok(page);
+        }
         Err(ApiError::Forbidden(_)) => return refused("该账号已停用，请联系村干部。"),
         Err(ApiError::Invalid(_) | ApiError::Unauthenticated(_)) => {
             return refused("手机号或密码不对。")
@@ -464,6 +481,7 @@ async fn my_orders(state: State, req: HttpRequest) -> Result<HttpResponse, PageE
                     unit_id: None,
                     assignee_id: None,
                     category: None,
+                    source: None,
                     from: None,
                     to: None,
                     overdue_at: None,

@@ -1,0 +1,73 @@
+//! Check-in review as a service the JSON API and the supervisor's desk share: the same
+//! rules decide a flagged check-in whether it comes from `POST /checkins/{id}/review` or
+//! from several chosen at once on `/desk/review`.
+
+use chrono::NaiveDateTime;
+use minqing_protocol::{CheckinStatus, ReviewDecision};
+
+use crate::db::checkins::{self, CheckinRow, ReviewUpdate};
+use crate::db::models::enum_text;
+use crate::db::DbConn;
+use crate::domain::access::{authorize_record, reach, Action, Actor};
+use crate::error::{ApiError, ApiResult};
+
+/// Longest review reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A check-in the actor may act on; one outside their reach answers as missing.
+pub fn find_reachable(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: Action,
+    id: &str,
+) -> ApiResult<CheckinRow> {
+    let row = checkins::find(conn, id)?.ok_or_else(|| ApiError::not_found("check-in"))?;
+    authorize_record(actor, action, Some(&row.org_path), &row.user_id)
+        .map_err(|_| ApiError::not_found("check-in"))?;
+    Ok(row)
+}
+
+/// Whether the actor may review at all (403 otherwise), and the reason trimmed: 1 to 500
+/// characters. Checked before any check-in is looked at.
+pub fn review_reason(actor: &Actor, raw: &str) -> ApiResult<String> {
+    reach(actor, Action::ReviewCheckins)?;
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::invalid(
+            "reason",
+            "give a reason of 1 to 500 characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+/// Approves or rejects one flagged check-in of the actor's subtree (404 outside it, 409 when
+/// it is not flagged or was decided meanwhile) and answers the row as decided. `reason`
+/// comes from [`review_reason`]. Run it in a write transaction.
+pub fn decide(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    decision: ReviewDecision,
+    reason: &str,
+    now: NaiveDateTime,
+) -> ApiResult<CheckinRow> {
+    let row = find_reachable(conn, actor, Action::ReviewCheckins, id)?;
+    let status = match decision {
+        ReviewDecision::Approve => CheckinStatus::Approved,
+        ReviewDecision::Reject => CheckinStatus::Rejected,
+    };
+    let update = ReviewUpdate {
+        status: &enum_text(&status),
+        reviewed_by: &actor.user_id,
+        reviewed_at: now,
+        reason,
+    };
+    if !checkins::review(conn, &row.id, &update)? {
+        return Err(ApiError::Conflict(format!(
+            "this check-in is {} and waits for no decision",
+            row.status
+        )));
+    }
+    checkins::find(conn, &row.id)?.ok_or_else(|| ApiError::not_found("check-in"))
+}
