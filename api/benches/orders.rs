@@ -175,7 +175,10 @@ async fn run(label: &str, db: TestDatabase, secs: u64, orders: u64) {
             "GET /desk/compliance, a quarter by unit (履约统计)",
             format!("/desk/compliance?group=unit&from={quarter_start}&to={quarter_end}"),
         ),
-        ("GET /desk/bulletin, last month (督查通报)", format!("/desk/bulletin?month={last_month}")),
+        (
+            "GET /desk/bulletin, last month (督查通报)",
+            format!("/desk/bulletin?month={last_month}"),
+        ),
     ] {
         let page = page_load(&client, format!("{origin}{path}"), cookie.clone(), 4, secs).await;
         println!(
@@ -194,7 +197,10 @@ fn main() {
         .unwrap();
     println!("| backend | what | requests | rate | p50 | p99 |");
     println!("|---|---|---|---|---|---|");
-    runtime.block_on(run("SQLite", TestDatabase::sqlite(), secs, orders));
+    // MINQING_BENCH_SQLITE=0 measures PostgreSQL alone.
+    if env_num("MINQING_BENCH_SQLITE", 1) != 0 {
+        runtime.block_on(run("SQLite", TestDatabase::sqlite(), secs, orders));
+    }
     let postgres = std::env::var("MINQING_BENCH_POSTGRES")
         .ok()
         .or_else(minqing_e2e::postgres_server);

@@ -8,23 +8,34 @@ use minqing_protocol::{CheckinStatus, ReviewDecision};
 use crate::db::checkins::{self, CheckinRow, ReviewUpdate};
 use crate::db::models::enum_text;
 use crate::db::DbConn;
-use crate::domain::access::{authorize_record, reach, Action, Actor};
+use crate::domain::access::{authorize_checkin, reach, Action, Actor, CheckinFacts, Denial};
 use crate::error::{ApiError, ApiResult};
 
 /// Longest review reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// A check-in the actor may act on; one outside their reach answers as missing.
+/// A check-in the actor may act on; one outside their reach answers as missing, one they may
+/// read but not review (the village's town, or their own) as forbidden.
 pub fn find_reachable(
     conn: &mut DbConn,
     actor: &Actor,
     action: Action,
     id: &str,
 ) -> ApiResult<CheckinRow> {
-    let row = checkins::find(conn, id)?.ok_or_else(|| ApiError::not_found("check-in"))?;
-    authorize_record(actor, action, Some(&row.org_path), &row.user_id)
-        .map_err(|_| ApiError::not_found("check-in"))?;
-    Ok(row)
+    let (row, cadre_path) =
+        checkins::find_with_cadre_path(conn, id)?.ok_or_else(|| ApiError::not_found("check-in"))?;
+    let facts = CheckinFacts {
+        village_path: &row.org_path,
+        cadre_path: cadre_path.as_deref(),
+        owner: &row.user_id,
+    };
+    match authorize_checkin(actor, action, &facts) {
+        Ok(()) => Ok(row),
+        Err(Denial::Hidden) => Err(ApiError::not_found("check-in")),
+        Err(Denial::Forbidden) => Err(ApiError::Forbidden(
+            "a check-in is decided in its cadre's own town, and never by the cadre".into(),
+        )),
+    }
 }
 
 /// Whether the actor may review at all (403 otherwise), and the reason trimmed: 1 to 500
@@ -41,8 +52,8 @@ pub fn review_reason(actor: &Actor, raw: &str) -> ApiResult<String> {
     Ok(reason.to_string())
 }
 
-/// Approves or rejects one flagged check-in of the actor's subtree (404 outside it, 409 when
-/// it is not flagged or was decided meanwhile) and answers the row as decided. `reason`
+/// Approves or rejects one flagged check-in by a cadre of the actor's subtree (404 outside
+/// it, 403 when the actor may only read it, 409 when it is not flagged or was decided meanwhile) and answers the row as decided. `reason`
 /// comes from [`review_reason`]. Run it in a write transaction.
 pub fn decide(
     conn: &mut DbConn,

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod media;
 pub mod outbound;
 pub mod pages;
+pub mod records;
 pub mod scoring;
 pub mod startup;
 pub mod telemetry;

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use minqing_protocol::{
-    AdjustmentItem, CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, ScoreLine, ScoreRow,
-    VetoItem,
+    AdjustmentItem, CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, RecordStatus,
+    ScoreLine, ScoreRow, VetoItem,
 };
 
 use crate::db::models::{enum_text, parse_enum, UserRow};
@@ -714,6 +714,7 @@ fn record(
         cleared_at: None,
         cleared_by: None,
         created_at: now.naive_utc(),
+        status: enum_text(&RecordStatus::Open),
     }
 }
 

@@ -506,6 +506,8 @@ pub fn take_step(
                         work_orders::find(conn, other)?
                             .or(work_orders::find_by_code(conn, other)?)
                             .filter(|o| o.id != row.id)
+                            // Another town's order answers as missing, so none can be probed.
+                            .filter(|o| actor.is_some_and(|a| order_parties(a, &o.facts()).contains(&Party::Supervisor)))
                             .ok_or_else(|| ApiError::invalid("duplicate_of", "no work order with that id or code"))?
                             .code,
                     ),
@@ -618,6 +620,34 @@ pub fn order_for(
     Ok(row)
 }
 
+/// A supervisor of the order's subtree confirms an order resolved on the spot: only then
+/// (or once its reporter closes it with a rating of 60 or more) does it count as collected
+/// by the cadre who filed it, so nobody raises their own score alone. Confirming again
+/// changes nothing; the filer may not confirm their own order.
+pub fn confirm_on_spot(conn: &mut DbConn, actor: &Actor, id: &str) -> ApiResult<WorkOrderRow> {
+    let now = Utc::now();
+    conn.write(|conn| {
+        let row = order_for(conn, actor, id, Party::Supervisor)?;
+        if row.created_by.as_deref() == Some(actor.user_id.as_str()) {
+            return Err(ApiError::Forbidden(
+                "nobody confirms an order they filed themselves".into(),
+            ));
+        }
+        if !row.resolved_on_spot || row.status == enum_text(&WorkOrderStatus::Rejected) {
+            return Err(ApiError::Conflict(
+                "only an order resolved on the spot, and not rejected, is confirmed".into(),
+            ));
+        }
+        if work_orders::confirm(conn, &row.id, &actor.user_id, now.naive_utc())? {
+            work_orders::add_event(
+                conn,
+                &event(&row.id, now, Some(actor), "confirmed", None, None, &[]),
+            )?;
+        }
+        Ok(row)
+    })
+}
+
 /// A supervisor of the order approves (the deadline moves; the original one stays for
 /// compliance) or rejects a pending extension request, with an optional note, in one
 /// transaction with its timeline event. Returns the decided request.
@@ -635,6 +665,11 @@ pub fn decide_extension(
         let mut row = order_for(conn, actor, order_id, Party::Supervisor)?;
         let ext = work_orders::find_extension(conn, &row.id, extension_id)?
             .ok_or_else(|| ApiError::not_found("extension request"))?;
+        if ext.requested_by == actor.user_id {
+            return Err(ApiError::Forbidden(
+                "nobody decides an extension they asked for themselves".into(),
+            ));
+        }
         let status = if approve { "approved" } else { "rejected" };
         if !work_orders::decide_extension(conn, &ext.id, status, &actor.user_id, now.naive_utc())? {
             return Err(ApiError::Conflict(format!(

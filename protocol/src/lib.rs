@@ -1053,6 +1053,49 @@ pub struct PeriodClosure {
     pub position_adjustments: Vec<String>,
 }
 
+/// Where a problem record stands in 销号: open (or sent back) until the cadre submits
+/// evidence, pending verification until a supervisor of the town decides, cleared once
+/// approved, expired once its rectify-by date passed while it was open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    Open,
+    PendingVerification,
+    Cleared,
+    Expired,
+}
+
+/// One step of a problem record's 销号.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordAction {
+    /// The cadre submitted rectification evidence.
+    Rectified,
+    /// A supervisor approved it: the record is cleared.
+    Approved,
+    /// A supervisor sent it back to the cadre, with a note.
+    SentBack,
+}
+
+/// A step on a record's history, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordEvent {
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub action: RecordAction,
+    pub note: Option<String>,
+    /// Rectified only: the evidence submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Rectified only: the photos submitted with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_ids: Option<Vec<String>>,
+}
+
 /// An achievement (实绩档案) or problem-trace (问题痕迹档案) record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -1063,18 +1106,36 @@ pub struct ScoringRecord {
     pub kind: String,
     pub period: String,
     pub reason: String,
-    /// Problems only: the last local day to rectify.
+    /// Problems only: the last local day to submit rectification evidence.
     pub rectify_by: Option<NaiveDate>,
+    /// Problems only: the latest evidence submitted.
     pub evidence: Option<String>,
-    /// 销号: rectified in time.
+    /// Problems only (achievement records have no 销号).
+    pub status: Option<RecordStatus>,
+    /// 销号: when a supervisor approved the rectification.
     pub cleared_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Every step of the 销号 exchange, oldest first.
+    pub history: Vec<RecordEvent>,
 }
 
-/// Evidence that a problem was rectified.
+/// Evidence that a problem was rectified (text, and photos the cadre uploaded).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rectification {
     pub evidence: String,
+    #[serde(default)]
+    pub photo_ids: Vec<String>,
+}
+
+/// A supervisor's decision on submitted rectification evidence; `note` is required when
+/// sending it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecordVerification {
+    pub approve: bool,
+    #[serde(default)]
+    pub note: Option<String>,
 }

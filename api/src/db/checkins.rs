@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{checkin_photos, checkins, stays, user_villages, users};
+use super::schema::{checkin_photos, checkins, org_units, stays, user_villages, users};
 use super::{db_run, DbConn};
 use crate::error::ApiResult;
 
@@ -58,6 +58,32 @@ pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<CheckinRow>> {
         .select(CheckinRow::as_select())
         .first(c)
         .optional())?)
+}
+
+/// A check-in with the path of its cadre's own unit, which reviews it.
+pub fn find_with_cadre_path(
+    conn: &mut DbConn,
+    id: &str,
+) -> ApiResult<Option<(CheckinRow, Option<String>)>> {
+    Ok(db_run!(conn, |c| checkins::table
+        .inner_join(users::table.on(users::id.eq(checkins::user_id)))
+        .left_join(org_units::table.on(users::org_unit_id.eq(org_units::id.nullable())))
+        .filter(checkins::id.eq(id))
+        .select((CheckinRow::as_select(), org_units::path.nullable()))
+        .first(c)
+        .optional())?)
+}
+
+/// The users whose own unit lies under the path `prefix` (ending in `%`): a subquery over
+/// `org_units_path` and `users_org_unit_id`, so check-ins can be filtered by their cadre's
+/// subtree through `checkins_user_recorded`.
+macro_rules! cadres_under {
+    ($prefix:expr) => {
+        users::table
+            .inner_join(org_units::table)
+            .filter(org_units::path.like($prefix))
+            .select(users::id)
+    };
 }
 
 pub fn insert(conn: &mut DbConn, row: &CheckinRow, photos: &[(String, String)]) -> ApiResult<()> {
@@ -199,7 +225,7 @@ pub struct CheckinFilter {
     pub status: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
-    /// Only check-ins filed under this subtree (a path prefix).
+    /// Only check-ins made in this subtree (a path prefix) or by one of its cadres.
     pub within: Option<String>,
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
@@ -231,7 +257,12 @@ pub fn list(conn: &mut DbConn, f: &CheckinFilter) -> ApiResult<Vec<CheckinRow>> 
             q = q.filter(checkins::recorded_at.lt(v));
         }
         if let Some(prefix) = &f.within {
-            q = q.filter(checkins::org_path.like(format!("{prefix}%")));
+            let prefix = format!("{prefix}%");
+            q = q.filter(
+                checkins::org_path
+                    .like(prefix.clone())
+                    .or(checkins::user_id.eq_any(cadres_under!(prefix))),
+            );
         }
         if let Some((at, id)) = &f.after {
             q = q.filter(
@@ -261,12 +292,21 @@ pub fn photo_ids_of(
     Ok(by_checkin)
 }
 
-/// Where the check-ins that use a photo are filed, and whose they are.
-pub fn photo_owners(conn: &mut DbConn, media_id: &str) -> ApiResult<Vec<(String, String)>> {
+/// Where the check-ins that use a photo are filed, whose they are, and their cadre's unit path.
+pub fn photo_owners(
+    conn: &mut DbConn,
+    media_id: &str,
+) -> ApiResult<Vec<(String, String, Option<String>)>> {
     Ok(db_run!(conn, |c| checkin_photos::table
         .inner_join(checkins::table)
+        .inner_join(users::table.on(users::id.eq(checkins::user_id)))
+        .left_join(org_units::table.on(users::org_unit_id.eq(org_units::id.nullable())))
         .filter(checkin_photos::media_id.eq(media_id))
-        .select((checkins::org_path, checkins::user_id))
+        .select((
+            checkins::org_path,
+            checkins::user_id,
+            org_units::path.nullable(),
+        ))
         .load(c))?)
 }
 
@@ -350,7 +390,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[CheckinRow]) -> ApiResult<()> {
     Ok(())
 }
 
-/// A page of the flagged check-ins waiting for review under a subtree (all when `None`),
+/// A page of the flagged check-ins waiting for review of the cadres of a subtree (all when `None`),
 /// oldest first after `after`, each with its cadre's name.
 pub fn flagged_oldest_first(
     conn: &mut DbConn,
@@ -368,7 +408,13 @@ pub fn flagged_oldest_first(
             .limit(limit)
             .into_boxed();
         if let Some(prefix) = &within {
-            q = q.filter(checkins::org_path.like(prefix));
+            q = q.filter(
+                users::org_unit_id.eq_any(
+                    org_units::table
+                        .filter(org_units::path.like(prefix))
+                        .select(org_units::id.nullable()),
+                ),
+            );
         }
         if let Some((at, id)) = after {
             q = q.filter(
@@ -401,7 +447,7 @@ pub fn position_before(
         .optional())?)
 }
 
-/// How many check-ins of nights `first..=last` under a subtree (all when `None`) still wait
+/// How many check-ins of nights `first..=last` by the cadres of a subtree (all when `None`) still wait
 /// for review.
 pub fn count_flagged(
     conn: &mut DbConn,
@@ -418,7 +464,7 @@ pub fn count_flagged(
             .count()
             .into_boxed();
         if let Some(prefix) = &within {
-            q = q.filter(checkins::org_path.like(prefix));
+            q = q.filter(checkins::user_id.eq_any(cadres_under!(prefix)));
         }
         q.get_result(c)
     })?)
@@ -432,7 +478,7 @@ struct StatusCount {
     n: i64,
 }
 
-/// Of the check-ins of nights `first..=last` under a subtree (all when `None`), how many
+/// Of the check-ins of nights `first..=last` by the cadres of a subtree (all when `None`), how many
 /// were flagged (a review only ever decides a flagged one) and how many of those still
 /// wait for review, in one query.
 pub fn flagged_and_waiting(
@@ -446,7 +492,9 @@ pub fn flagged_and_waiting(
     let rows: Vec<StatusCount> = db_run!(conn, |c| diesel::sql_query(
         "SELECT status, COUNT(*) AS n FROM checkins
          WHERE status IN ('flagged', 'approved', 'rejected')
-           AND night_date >= $1 AND night_date <= $2 AND ($3 IS NULL OR org_path LIKE $3)
+           AND night_date >= $1 AND night_date <= $2
+           AND ($3 IS NULL OR user_id IN (SELECT u.id FROM users u
+                JOIN org_units o ON o.id = u.org_unit_id WHERE o.path LIKE $3))
          GROUP BY status"
     )
     .bind::<Date, _>(first)
@@ -462,7 +510,7 @@ pub fn flagged_and_waiting(
     Ok((flagged, waiting))
 }
 
-/// How many check-ins under a subtree (all when `None`) wait for review now, whatever their
+/// How many check-ins by the cadres of a subtree (all when `None`) wait for review now, whatever their
 /// night: the desk's start page. One count over `checkins_status_recorded`.
 pub fn count_waiting_review(conn: &mut DbConn, within: Option<&str>) -> ApiResult<i64> {
     let within = within.map(|p| format!("{p}%"));
@@ -472,7 +520,7 @@ pub fn count_waiting_review(conn: &mut DbConn, within: Option<&str>) -> ApiResul
             .count()
             .into_boxed();
         if let Some(prefix) = &within {
-            q = q.filter(checkins::org_path.like(prefix));
+            q = q.filter(checkins::user_id.eq_any(cadres_under!(prefix)));
         }
         q.get_result(c)
     })?)

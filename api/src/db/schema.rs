@@ -204,6 +204,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A supervisor's confirmation of an order resolved on the spot: more columns of
+    /// `work_orders`, apart for the same reason as `work_order_secrets`.
+    #[sql_name = "work_orders"]
+    work_order_confirmations (id) {
+        id -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     work_order_events (id) {
         id -> Text,
         work_order_id -> Text,

@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 
 use super::schema::{
-    score_snapshots, scoring_adjustments, scoring_periods, scoring_ratings, scoring_records,
-    scoring_recusals, scoring_scheme_versions, scoring_schemes, scoring_vetoes, users,
+    record_events, score_snapshots, scoring_adjustments, scoring_periods, scoring_ratings,
+    scoring_records, scoring_recusals, scoring_scheme_versions, scoring_schemes, scoring_vetoes,
+    users,
 };
 use super::{db_run, DbConn};
 use crate::domain::compliance::{rates, DailyCounts};
@@ -432,6 +433,8 @@ pub struct RecordRow {
     pub cleared_at: Option<NaiveDateTime>,
     pub cleared_by: Option<String>,
     pub created_at: NaiveDateTime,
+    /// open, pending_verification or cleared (expired is read from the date).
+    pub status: String,
 }
 
 pub fn insert_records(conn: &mut DbConn, rows: &[RecordRow]) -> ApiResult<()> {
@@ -486,26 +489,83 @@ pub fn list_records(
     })?)
 }
 
-/// Records a rectification; false when the record was cleared already.
-pub fn clear_record(
+/// Moves a record from status `from` to `to`, with the evidence submitted (rectified) or the
+/// clearing (approved); false when someone moved it meanwhile.
+pub fn move_record(
     conn: &mut DbConn,
     id: &str,
-    evidence: &str,
-    by: &str,
-    at: NaiveDateTime,
+    (from, to): (&str, &str),
+    evidence: Option<&str>,
+    cleared: Option<(&str, NaiveDateTime)>,
 ) -> ApiResult<bool> {
-    let changed = db_run!(conn, |c| diesel::update(
-        scoring_records::table
-            .find(id)
-            .filter(scoring_records::cleared_at.is_null())
-    )
-    .set((
-        scoring_records::evidence.eq(evidence),
-        scoring_records::cleared_at.eq(at),
-        scoring_records::cleared_by.eq(by),
-    ))
-    .execute(c))?;
+    let target = scoring_records::table
+        .find(id)
+        .filter(scoring_records::status.eq(from));
+    let changed = db_run!(conn, |c| match (evidence, cleared) {
+        (Some(evidence), _) => diesel::update(target)
+            .set((
+                scoring_records::status.eq(to),
+                scoring_records::evidence.eq(evidence),
+            ))
+            .execute(c),
+        (None, Some((by, at))) => diesel::update(target)
+            .set((
+                scoring_records::status.eq(to),
+                scoring_records::cleared_at.eq(at),
+                scoring_records::cleared_by.eq(by),
+            ))
+            .execute(c),
+        (None, None) => diesel::update(target)
+            .set(scoring_records::status.eq(to))
+            .execute(c),
+    })?;
     Ok(changed == 1)
+}
+
+/// One step of a record's 销号, never changed once written.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = record_events)]
+pub struct RecordEventRow {
+    pub id: String,
+    pub record_id: String,
+    pub at: NaiveDateTime,
+    pub actor_id: String,
+    pub action: String,
+    pub note: Option<String>,
+    pub evidence: Option<String>,
+    /// A JSON array of media ids.
+    pub photo_ids: Option<String>,
+}
+
+impl RecordEventRow {
+    pub fn photos(&self) -> Option<Vec<String>> {
+        self.photo_ids
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+    }
+}
+
+pub fn insert_record_event(conn: &mut DbConn, row: &RecordEventRow) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::insert_into(record_events::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The steps of these records with their actor's name, oldest first.
+pub fn record_events_of(
+    conn: &mut DbConn,
+    record_ids: &[String],
+) -> ApiResult<Vec<(RecordEventRow, String)>> {
+    if record_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(db_run!(conn, |c| record_events::table
+        .inner_join(users::table)
+        .filter(record_events::record_id.eq_any(record_ids))
+        .order((record_events::at, record_events::id))
+        .select((RecordEventRow::as_select(), users::name))
+        .load(c))?)
 }
 
 /// Users with a record of `kind` for `period`.
@@ -645,6 +705,14 @@ const OVERDUE_AT_CUTOFF: &str = "w.assignee_id IS NOT NULL AND w.due_at < $1
     AND (w.first_resolved_at IS NULL OR w.first_resolved_at > $1
          OR w.status IN ('submitted', 'assigned', 'in_progress', 'reopened'))";
 
+/// Which orders filed by `w.created_by` count as collected: an order resolved on the spot
+/// only once confirmed by a supervisor or closed by its reporter's rating of 60 or more, and
+/// only in one of the filer's own villages — else anyone could file their way up the ranks.
+const COLLECTED_COUNTS: &str = "(NOT w.resolved_on_spot OR (
+        (w.confirmed_at IS NOT NULL OR (w.status = 'closed' AND w.rating >= 60))
+        AND EXISTS (SELECT 1 FROM user_villages uv
+                    WHERE uv.user_id = w.created_by AND uv.village_id = w.village_id)))";
+
 /// The metrics of DESIGN §2.6 for every user in `who`, one query per family: check-ins,
 /// stays, orders collected, orders handled (from the daily counts), orders overdue.
 pub fn metrics(
@@ -665,9 +733,12 @@ pub fn metrics(
          WHERE s.night_date >= $1 AND s.night_date <= $2 AND a.status IN {COUNTS} AND e.status IN {COUNTS}
          GROUP BY s.user_id"
     );
-    let collected_sql = "SELECT w.created_by AS user_id, COUNT(*) AS n FROM work_orders w
+    let collected_sql = format!(
+        "SELECT w.created_by AS user_id, COUNT(*) AS n FROM work_orders w
          WHERE w.created_at >= $1 AND w.created_at < $2 AND w.created_by IS NOT NULL
-         GROUP BY w.created_by";
+           AND {COLLECTED_COUNTS}
+         GROUP BY w.created_by"
+    );
     let sum = |c: &str| format!("CAST(COALESCE(SUM(d.{c}), 0) AS BIGINT) AS {c}");
     let handled_sql = format!(
         "SELECT d.assignee_id AS user_id, {}, {}, {}, {}, {}, {}, {}
@@ -694,7 +765,7 @@ pub fn metrics(
             .bind::<Date, _>(b.first)
             .bind::<Date, _>(b.last)
             .load(c)?;
-        let collected: Vec<UserCount> = diesel::sql_query(collected_sql)
+        let collected: Vec<UserCount> = diesel::sql_query(collected_sql.as_str())
             .bind::<Timestamp, _>(b.start)
             .bind::<Timestamp, _>(b.end)
             .load(c)?;
@@ -832,9 +903,10 @@ pub fn evidence(
             Binds::Days,
         ),
         Metric::WorkOrdersCollected => (
-            "SELECT w.id AS id FROM work_orders w WHERE w.created_by = $1 AND w.created_at >= $2
-             AND w.created_at < $3 ORDER BY w.created_at, w.id LIMIT 500"
-                .to_string(),
+            format!(
+                "SELECT w.id AS id FROM work_orders w WHERE w.created_by = $1 AND w.created_at >= $2
+                 AND w.created_at < $3 AND {COLLECTED_COUNTS} ORDER BY w.created_at, w.id LIMIT 500"
+            ),
             Binds::Instants,
         ),
         Metric::WorkOrdersResolved | Metric::WorkOrdersOnTimeRate => (

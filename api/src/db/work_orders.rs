@@ -10,8 +10,8 @@ use minqing_protocol::{WorkOrder, WorkOrderStatus};
 use super::compliance::DailyChanges;
 use super::models::{parse_enum, utc};
 use super::schema::{
-    daily_counters, org_units, users, work_order_events, work_order_extensions, work_order_photos,
-    work_order_secrets, work_orders,
+    daily_counters, org_units, users, work_order_confirmations, work_order_events,
+    work_order_extensions, work_order_photos, work_order_secrets, work_orders,
 };
 use super::{db_run, substr_len, DbConn};
 use crate::domain::access::OrderFacts;
@@ -235,6 +235,21 @@ pub fn query_code_hash(conn: &mut DbConn, order_id: &str) -> ApiResult<Option<St
         .first::<Option<String>>(c)
         .optional())?
     .flatten())
+}
+
+/// Records a supervisor's confirmation of an order; false if it was confirmed already.
+pub fn confirm(conn: &mut DbConn, order_id: &str, by: &str, at: NaiveDateTime) -> ApiResult<bool> {
+    let changed = db_run!(conn, |c| diesel::update(
+        work_order_confirmations::table
+            .find(order_id)
+            .filter(work_order_confirmations::confirmed_at.is_null())
+    )
+    .set((
+        work_order_confirmations::confirmed_at.eq(at),
+        work_order_confirmations::confirmed_by.eq(by),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
 }
 
 /// The next number of a named counter (e.g. one per day for order codes), inside the caller's transaction.
@@ -461,9 +476,12 @@ pub fn awaiting_assignment(
 ) -> ApiResult<Vec<WorkOrderRow>> {
     Ok(db_run!(conn, |c| {
         let mut q = work_orders::table
-            .filter(is_open_sql())
+            // Written out, so the planner sees the partial index `work_orders_awaiting`'s
+            // condition (a bound parameter would hide it).
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "work_orders.status = 'submitted'",
+            ))
             .filter(work_orders::due_at.is_null())
-            .filter(work_orders::status.eq("submitted"))
             .select(WorkOrderRow::as_select())
             .order((work_orders::created_at.asc(), work_orders::id.asc()))
             .limit(limit)

@@ -44,8 +44,10 @@ pub enum Action {
     JudgeScores,
     /// Democratic evaluation of colleagues.
     RateColleagues,
-    /// Evidence that a problem record was rectified.
+    /// Evidence that one's own problem record was rectified.
     RectifyRecords,
+    /// Deciding on that evidence (销号): supervisors of the owner's town.
+    VerifyRecords,
 }
 
 /// The part of the org tree an actor may act on.
@@ -117,21 +119,26 @@ pub enum Denial {
 pub fn reach(actor: &Actor, action: Action) -> Result<Reach, Denial> {
     use Action::*;
     match (actor.role, action) {
-        // Check-ins prove one's own field work, ratings are among colleagues; admins do neither.
-        (Role::Admin, SubmitCheckins | RateColleagues) => Err(Denial::Forbidden),
+        // Check-ins prove one's own field work, ratings are among colleagues, records are
+        // rectified by their owner and verified within the town; admins do none of these.
+        (Role::Admin, SubmitCheckins | RateColleagues | RectifyRecords | VerifyRecords) => {
+            Err(Denial::Forbidden)
+        }
         (Role::Admin, _) => Ok(Reach::Everything),
         (_, UploadMedia) => Ok(Reach::Own(actor.user_id.clone())),
         (
             Role::Supervisor,
             ReadOrgUnits | ReadUsers | ManageUsers | ReadCheckins | ReviewCheckins | ReadCompliance
-            | ReadScores | JudgeScores | RectifyRecords,
+            | ReadScores | JudgeScores | VerifyRecords,
         ) => actor
             .org_path
             .clone()
             .map(Reach::Subtree)
             .ok_or(Denial::Forbidden),
         (Role::Cadre, SubmitCheckins | ReadCheckins | ReadScores | RectifyRecords)
-        | (Role::Cadre | Role::Supervisor, RateColleagues) => Ok(Reach::Own(actor.user_id.clone())),
+        | (Role::Cadre | Role::Supervisor, RateColleagues | RectifyRecords) => {
+            Ok(Reach::Own(actor.user_id.clone()))
+        }
         _ => Err(Denial::Forbidden),
     }
 }
@@ -154,6 +161,43 @@ pub fn authorize_record(
 pub fn authorize(actor: &Actor, action: Action, target_path: Option<&str>) -> Result<(), Denial> {
     if reach(actor, action)?.covers(target_path) {
         Ok(())
+    } else {
+        Err(Denial::Hidden)
+    }
+}
+
+/// Where a check-in stands in the org tree.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckinFacts<'a> {
+    /// The path of the village it was made in.
+    pub village_path: &'a str,
+    /// The path of the cadre's own unit (none for a user outside the tree).
+    pub cadre_path: Option<&'a str>,
+    pub owner: &'a str,
+}
+
+/// Checks `action` on a check-in. It is reviewed in the cadre's own subtree, where their
+/// supervisor answers for their month; the village's subtree may read it (403 on a review,
+/// since it can see it), and nobody reviews a check-in of their own.
+pub fn authorize_checkin(
+    actor: &Actor,
+    action: Action,
+    facts: &CheckinFacts,
+) -> Result<(), Denial> {
+    let reach = reach(actor, action)?;
+    let allowed = match action {
+        Action::ReviewCheckins => facts.owner != actor.user_id && reach.covers(facts.cadre_path),
+        _ => {
+            reach.covers_record(Some(facts.village_path), facts.owner)
+                || reach.covers(facts.cadre_path)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else if action == Action::ReviewCheckins
+        && authorize_checkin(actor, Action::ReadCheckins, facts).is_ok()
+    {
+        Err(Denial::Forbidden)
     } else {
         Err(Denial::Hidden)
     }
@@ -316,6 +360,41 @@ mod tests {
     }
 
     #[test]
+    fn checkins_are_reviewed_in_the_cadres_subtree() {
+        let facts = CheckinFacts {
+            village_path: "/c/t2/v/",
+            cadre_path: Some("/c/t1/"),
+            owner: "cadre",
+        };
+        let own_town = actor(Role::Supervisor, Some("/c/t1/"));
+        let village_town = actor(Role::Supervisor, Some("/c/t2/"));
+        let elsewhere = actor(Role::Supervisor, Some("/c/t3/"));
+        for sup in [&own_town, &village_town] {
+            assert_eq!(authorize_checkin(sup, Action::ReadCheckins, &facts), Ok(()));
+        }
+        assert_eq!(
+            authorize_checkin(&own_town, Action::ReviewCheckins, &facts),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_checkin(&village_town, Action::ReviewCheckins, &facts),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize_checkin(&elsewhere, Action::ReviewCheckins, &facts),
+            Err(Denial::Hidden)
+        );
+        let own = CheckinFacts {
+            owner: "u",
+            ..facts
+        };
+        assert_eq!(
+            authorize_checkin(&own_town, Action::ReviewCheckins, &own),
+            Err(Denial::Forbidden)
+        );
+    }
+
+    #[test]
     fn order_parties_by_relation() {
         let order = OrderFacts {
             org_path: "/c/t1/v/",
@@ -356,5 +435,29 @@ mod tests {
             Err(Denial::Forbidden)
         );
         assert_eq!(may_manage_role(&sup, Role::Admin), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn records_are_rectified_by_their_owner_and_verified_within_the_town() {
+        let sup = actor(Role::Supervisor, Some("/c/t1/"));
+        let cadre = actor(Role::Cadre, Some("/c/t1/v/"));
+        let admin = actor(Role::Admin, None);
+        for who in [&sup, &cadre] {
+            assert_eq!(
+                reach(who, Action::RectifyRecords),
+                Ok(Reach::Own("u".into()))
+            );
+        }
+        assert_eq!(
+            reach(&sup, Action::VerifyRecords),
+            Ok(Reach::Subtree("/c/t1/".into()))
+        );
+        for (who, action) in [
+            (&cadre, Action::VerifyRecords),
+            (&admin, Action::VerifyRecords),
+            (&admin, Action::RectifyRecords),
+        ] {
+            assert_eq!(reach(who, action), Err(Denial::Forbidden));
+        }
     }
 }

@@ -147,6 +147,7 @@ const FAMILIES: &[(&str, Words)] = &[
             ("closed", "已关闭"),
             ("reopened", "不满意，重新办理"),
             ("rejected", "不予受理"),
+            ("confirmed", "已核实"),
             ("extension_requested", "申请延期"),
             ("extension_approved", "同意延期"),
             ("extension_rejected", "不同意延期"),
@@ -199,6 +200,14 @@ const FAMILIES: &[(&str, Words)] = &[
             ("pending_verification", "待核实"),
             ("cleared", "已销号"),
             ("expired", "已逾期"),
+        ],
+    ),
+    (
+        "record_action",
+        &[
+            ("rectified", "提交整改材料"),
+            ("approved", "通过销号"),
+            ("sent_back", "退回整改"),
         ],
     ),
     (
@@ -489,8 +498,9 @@ mod tests {
     use super::*;
     use crate::domain::scoring::{Grade, Metric, PeriodKind, Rule, VetoArea, WhenEmpty};
     use minqing_protocol::{
-        CadreCategory, CheckinKind, CheckinStatus, FlagCode, OrgUnitKind, RaterGroup,
-        ReviewDecision, Role, StaffType, StayStatus, WorkOrderSource, WorkOrderStatus,
+        CadreCategory, CheckinKind, CheckinStatus, FlagCode, OrgUnitKind, RaterGroup, RecordAction,
+        RecordStatus, ReviewDecision, Role, StaffType, StayStatus, WorkOrderSource,
+        WorkOrderStatus,
     };
     use serde::de::DeserializeOwned;
     use serde_json::json;
@@ -538,6 +548,8 @@ mod tests {
             ("work_order_status", wire_words::<WorkOrderStatus>()),
             ("work_order_source", wire_words::<WorkOrderSource>()),
             ("review_decision", wire_words::<ReviewDecision>()),
+            ("record_status", wire_words::<RecordStatus>()),
+            ("record_action", wire_words::<RecordAction>()),
             ("metric", domain_words(Metric::ALL)),
             ("rule", domain_words(Rule::ALL)),
             ("grade", domain_words(Grade::ALL)),

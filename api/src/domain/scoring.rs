@@ -12,7 +12,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use minqing_protocol::{CadreCategory, RaterGroup};
+use minqing_protocol::{CadreCategory, RaterGroup, RecordStatus};
 
 use crate::domain::Invalid;
 
@@ -1213,6 +1213,87 @@ pub fn year_review(
 }
 
 // ---------------------------------------------------------------------------------------
+// 销号: rectifying a problem record and verifying it
+
+/// The most photos one rectification may carry.
+pub const MAX_RECTIFY_PHOTOS: usize = 9;
+
+/// A record's standing as people see it on `today`: the stored one, except that an open
+/// record whose rectify-by date has passed is expired. Evidence submitted in time stays
+/// pending after the date: the supervisor's delay is not held against the cadre.
+pub fn record_status(
+    stored: RecordStatus,
+    rectify_by: Option<NaiveDate>,
+    today: NaiveDate,
+) -> RecordStatus {
+    match (stored, rectify_by) {
+        (RecordStatus::Open, Some(by)) if today > by => RecordStatus::Expired,
+        _ => stored,
+    }
+}
+
+/// A step someone asks to take on a problem record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStep {
+    /// The owner submits evidence.
+    Rectify,
+    /// A supervisor approves the evidence.
+    Approve,
+    /// A supervisor sends the evidence back, with a note.
+    SendBack,
+}
+
+/// The facts a 销号 step is judged on. Whether the actor may act on the record at all (their
+/// role, the owner's town) is decided by `access` before this.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordFacts<'a> {
+    pub owner_id: &'a str,
+    pub actor_id: &'a str,
+    pub problem: bool,
+    pub stored: RecordStatus,
+    pub rectify_by: Option<NaiveDate>,
+    pub today: NaiveDate,
+    pub has_note: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepRefusal {
+    /// Only the record's owner rectifies it.
+    NotOwner,
+    /// Nobody verifies their own record.
+    OwnRecord,
+    /// Sending back needs a note saying what is missing.
+    NoteRequired,
+    /// Achievement records have no 销号.
+    NotProblem,
+    /// The step does not apply to the record's standing.
+    WrongStatus(RecordStatus),
+    /// The rectify-by date has passed.
+    Late,
+}
+
+/// Whether `step` may be taken, and the record's stored status after it.
+pub fn record_step(step: RecordStep, f: &RecordFacts) -> Result<RecordStatus, StepRefusal> {
+    let owner = f.owner_id == f.actor_id;
+    match step {
+        RecordStep::Rectify if !owner => return Err(StepRefusal::NotOwner),
+        RecordStep::Approve | RecordStep::SendBack if owner => return Err(StepRefusal::OwnRecord),
+        RecordStep::SendBack if !f.has_note => return Err(StepRefusal::NoteRequired),
+        _ => {}
+    }
+    if !f.problem {
+        return Err(StepRefusal::NotProblem);
+    }
+    match (step, record_status(f.stored, f.rectify_by, f.today)) {
+        (RecordStep::Rectify, RecordStatus::Open) => Ok(RecordStatus::PendingVerification),
+        (RecordStep::Rectify, RecordStatus::Expired) => Err(StepRefusal::Late),
+        (RecordStep::Approve, RecordStatus::PendingVerification) => Ok(RecordStatus::Cleared),
+        (RecordStep::SendBack, RecordStatus::PendingVerification) => Ok(RecordStatus::Open),
+        (_, now) => Err(StepRefusal::WrongStatus(now)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Ratings and adjustments
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2221,5 +2302,95 @@ mod tests {
             let text = serde_json::to_string(&s).unwrap();
             prop_assert_eq!(Scheme::parse(&serde_json::from_str(&text).unwrap()), Ok(s));
         }
+    }
+
+    fn facts(actor: &str, stored: RecordStatus, today: NaiveDate) -> RecordFacts<'static> {
+        RecordFacts {
+            owner_id: "cadre",
+            actor_id: if actor == "cadre" { "cadre" } else { "sup" },
+            problem: true,
+            stored,
+            rectify_by: NaiveDate::from_ymd_opt(2027, 2, 28),
+            today,
+            has_note: true,
+        }
+    }
+
+    #[test]
+    fn every_status_action_and_date_of_xiaohao() {
+        use RecordStatus::{Cleared, Expired, Open, PendingVerification as Pending};
+        use RecordStep::{Approve, Rectify, SendBack};
+        use StepRefusal::{Late, WrongStatus};
+        let before = NaiveDate::from_ymd_opt(2027, 2, 28).unwrap();
+        let after = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        // (stored, step, day, who, outcome): the owner rectifies, a supervisor decides.
+        let table = [
+            (Open, Rectify, before, "cadre", Ok(Pending)),
+            (Open, Rectify, after, "cadre", Err(Late)),
+            (Open, Approve, before, "sup", Err(WrongStatus(Open))),
+            (Open, Approve, after, "sup", Err(WrongStatus(Expired))),
+            (Open, SendBack, before, "sup", Err(WrongStatus(Open))),
+            (Open, SendBack, after, "sup", Err(WrongStatus(Expired))),
+            (Pending, Rectify, before, "cadre", Err(WrongStatus(Pending))),
+            (Pending, Rectify, after, "cadre", Err(WrongStatus(Pending))),
+            (Pending, Approve, before, "sup", Ok(Cleared)),
+            (Pending, Approve, after, "sup", Ok(Cleared)),
+            (Pending, SendBack, before, "sup", Ok(Open)),
+            (Pending, SendBack, after, "sup", Ok(Open)),
+            (Cleared, Rectify, before, "cadre", Err(WrongStatus(Cleared))),
+            (Cleared, Rectify, after, "cadre", Err(WrongStatus(Cleared))),
+            (Cleared, Approve, before, "sup", Err(WrongStatus(Cleared))),
+            (Cleared, Approve, after, "sup", Err(WrongStatus(Cleared))),
+            (Cleared, SendBack, before, "sup", Err(WrongStatus(Cleared))),
+            (Cleared, SendBack, after, "sup", Err(WrongStatus(Cleared))),
+        ];
+        for (stored, step, day, who, outcome) in table {
+            assert_eq!(
+                record_step(step, &facts(who, stored, day)),
+                outcome,
+                "{stored:?} {step:?} on {day} by {who}"
+            );
+        }
+        // A record sent back after its date reads as expired: the cadre is too late.
+        let sent_back = record_step(SendBack, &facts("sup", Pending, after)).unwrap();
+        assert_eq!(record_status(sent_back, Some(before), after), Expired);
+        assert_eq!(record_status(Open, Some(before), before), Open);
+        assert_eq!(record_status(Open, None, after), Open);
+    }
+
+    #[test]
+    fn only_the_owner_rectifies_and_never_verifies() {
+        let today = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let open = facts("sup", RecordStatus::Open, today);
+        assert_eq!(
+            record_step(RecordStep::Rectify, &open),
+            Err(StepRefusal::NotOwner)
+        );
+        for step in [RecordStep::Approve, RecordStep::SendBack] {
+            let own = facts("cadre", RecordStatus::PendingVerification, today);
+            assert_eq!(record_step(step, &own), Err(StepRefusal::OwnRecord));
+        }
+        let silent = RecordFacts {
+            has_note: false,
+            ..facts("sup", RecordStatus::PendingVerification, today)
+        };
+        assert_eq!(
+            record_step(RecordStep::SendBack, &silent),
+            Err(StepRefusal::NoteRequired)
+        );
+        assert_eq!(
+            record_step(RecordStep::Approve, &silent),
+            Ok(RecordStatus::Cleared),
+            "approving needs no note"
+        );
+        let achievement = RecordFacts {
+            problem: false,
+            rectify_by: None,
+            ..facts("cadre", RecordStatus::Open, today)
+        };
+        assert_eq!(
+            record_step(RecordStep::Rectify, &achievement),
+            Err(StepRefusal::NotProblem)
+        );
     }
 }

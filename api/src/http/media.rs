@@ -11,7 +11,7 @@ use super::extract::Authenticated;
 use super::State;
 use crate::db::media::{self, MediaRow};
 use crate::db::{checkins, work_orders, DbConn};
-use crate::domain::access::{authorize_record, order_parties, reach, Action, Actor};
+use crate::domain::access::{authorize_checkin, order_parties, reach, Action, Actor, CheckinFacts};
 use crate::error::{ApiError, ApiResult};
 use crate::media::process::MAX_UPLOAD_BYTES;
 use crate::media::{info_of, store_photo};
@@ -101,11 +101,17 @@ fn find_visible(conn: &mut DbConn, actor: &Actor, id: &str) -> ApiResult<MediaRo
     if row.uploader_id.as_deref() == Some(actor.user_id.as_str()) {
         return Ok(row);
     }
-    let on_checkin = checkins::photo_owners(conn, &row.id)?
-        .iter()
-        .any(|(path, owner)| {
-            authorize_record(actor, Action::ReadCheckins, Some(path), owner).is_ok()
-        });
+    let on_checkin =
+        checkins::photo_owners(conn, &row.id)?
+            .iter()
+            .any(|(path, owner, cadre_path)| {
+                let facts = CheckinFacts {
+                    village_path: path,
+                    cadre_path: cadre_path.as_deref(),
+                    owner,
+                };
+                authorize_checkin(actor, Action::ReadCheckins, &facts).is_ok()
+            });
     let visible = on_checkin
         || work_orders::orders_with_photo(conn, &row.id)?
             .iter()

@@ -3,10 +3,11 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpResponse};
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use minqing_protocol::{
     Adjustment, CadreCategory, NewAdjustment, NewRating, NewVeto, Page, PeriodClosure, Problem,
-    Rating, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme, Veto,
+    Rating, RecordVerification, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme,
+    Veto,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,13 +19,14 @@ use super::State;
 use crate::db::models::{enum_text, utc};
 use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
-use crate::domain::access::{authorize_record, reach, Action, Actor, Reach};
+use crate::domain::access::{authorize_record, reach, Action, Actor};
 use crate::domain::scoring::{
     check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
     Period, RatingRefusal, Scheme, VetoArea,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::export::{self, Cell};
+use crate::records;
 use crate::scoring::{rater_group_of, scheme_row};
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -43,7 +45,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(list_scores)
         .service(get_score)
         .service(list_records)
-        .service(rectify_record);
+        .service(rectify_record)
+        .service(verify_record);
 }
 
 // ---- Schemes ----
@@ -771,20 +774,6 @@ async fn close_period(
 
 // ---- Records ----
 
-fn record_wire(row: store::RecordRow) -> ScoringRecord {
-    ScoringRecord {
-        id: row.id,
-        user_id: row.user_id,
-        kind: row.kind,
-        period: row.period,
-        reason: row.reason,
-        rectify_by: row.rectify_by,
-        evidence: row.evidence,
-        cleared_at: row.cleared_at.map(utc),
-        created_at: utc(row.created_at),
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -794,8 +783,8 @@ struct RecordsQuery {
     cursor: Option<String>,
 }
 
-/// Achievement (实绩档案) and problem-trace (问题痕迹档案) records: a cadre's own, or those of
-/// a supervisor's subtree.
+/// Achievement (实绩档案) and problem-trace (问题痕迹档案) records with their 销号 status and
+/// history: a cadre's own, or those of a supervisor's subtree.
 #[utoipa::path(tag = "scoring", params(RecordsQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ScoringRecord>), (status = 403, body = Problem)))]
 #[get("/records")]
@@ -812,27 +801,48 @@ async fn list_records(
         ));
     };
     let (after, limit) = (paging.after.clone(), paging.fetch());
-    let rows = state
+    let today = Utc::now().with_timezone(&state.rules.timezone).date_naive();
+    let records = state
         .db
         .run(move |conn| {
-            store::list_records(
+            let rows = store::list_records(
                 conn,
                 user.as_deref(),
                 within.as_deref(),
                 after.as_deref(),
                 limit,
-            )
+            )?;
+            records::wire_all(conn, rows, today)
         })
         .await?;
-    Ok(web::Json(
-        paging.page(rows.into_iter().map(record_wire).collect(), |r| {
-            r.id.clone()
-        }),
-    ))
+    Ok(web::Json(paging.page(records, |r| r.id.clone())))
 }
 
-/// Rectifies a problem record with evidence (the cadre, or a supervisor): cleared (销号) when
-/// it comes by the record's `rectify_by` date.
+/// Answers one record after a step, as `GET /records` shows it.
+async fn record_answer(
+    state: &State,
+    step: impl FnOnce(&mut DbConn, DateTime<Utc>, NaiveDate) -> ApiResult<store::RecordRow>
+        + Send
+        + 'static,
+) -> ApiResult<web::Json<ScoringRecord>> {
+    let now = Utc::now();
+    let today = now.with_timezone(&state.rules.timezone).date_naive();
+    let mut shown = state
+        .db
+        .run(move |conn| {
+            let row = step(conn, now, today)?;
+            records::wire_all(conn, vec![row], today)
+        })
+        .await?;
+    shown
+        .pop()
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("record"))
+}
+
+/// Submits rectification evidence for one's own problem record (the cadre), on or before
+/// its `rectify_by` local date: the record waits for a supervisor's verification
+/// (`pending_verification`); it is not cleared yet. Late → 409 (the record has expired).
 #[utoipa::path(tag = "scoring", request_body = Rectification, security(("bearer" = [])), responses(
     (status = 200, body = ScoringRecord), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -844,41 +854,37 @@ async fn rectify_record(
     body: JsonBody<Rectification>,
 ) -> ApiResult<web::Json<ScoringRecord>> {
     let actor = actor.0;
-    let reach_of_actor: Reach = reach(&actor, Action::RectifyRecords)?;
-    let evidence = required_note("evidence", &body.0.evidence)?;
+    reach(&actor, Action::RectifyRecords)?;
     let id = id.into_inner();
-    let now = Utc::now();
-    let today = now.with_timezone(&state.rules.timezone).date_naive();
-    let row = state
-        .db
-        .run(move |conn| {
-            conn.write(|conn| {
-                let row =
-                    store::find_record(conn, &id)?.ok_or_else(|| ApiError::not_found("record"))?;
-                let path = users::find_with_path(conn, &row.user_id)?.and_then(|(_, p)| p);
-                if !reach_of_actor.covers_record(path.as_deref(), &row.user_id) {
-                    return Err(ApiError::not_found("record"));
-                }
-                if row.kind != "problem" {
-                    return Err(ApiError::Conflict(
-                        "only problem-trace records are rectified".into(),
-                    ));
-                }
-                if row.cleared_at.is_some() {
-                    return Err(ApiError::Conflict("this record was cleared already".into()));
-                }
-                if let Some(by) = row.rectify_by.filter(|by| today > *by) {
-                    return Err(ApiError::Conflict(format!(
-                        "the time to rectify ended on {by}"
-                    )));
-                }
-                if !store::clear_record(conn, &row.id, &evidence, &actor.user_id, now.naive_utc())?
-                {
-                    return Err(ApiError::Conflict("this record was cleared already".into()));
-                }
-                store::find_record(conn, &row.id)?.ok_or_else(|| ApiError::not_found("record"))
-            })
-        })
-        .await?;
-    Ok(web::Json(record_wire(row)))
+    let Rectification {
+        evidence,
+        photo_ids,
+    } = body.0;
+    record_answer(&state, move |conn, now, today| {
+        records::rectify(conn, &actor, &id, (&evidence, &photo_ids), now, today)
+    })
+    .await
+}
+
+/// Verifies the rectification waiting on a problem record (销号; a supervisor whose subtree
+/// holds the record's owner, never the owner): `approve` clears it (`cleared_at`); otherwise
+/// it goes back to the cadre with the `note` (required then), to submit again by the date.
+#[utoipa::path(tag = "scoring", request_body = RecordVerification, security(("bearer" = [])), responses(
+    (status = 200, body = ScoringRecord), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/records/{id}/verify")]
+async fn verify_record(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<RecordVerification>,
+) -> ApiResult<web::Json<ScoringRecord>> {
+    let actor = actor.0;
+    reach(&actor, Action::VerifyRecords)?;
+    let id = id.into_inner();
+    let RecordVerification { approve, note } = body.0;
+    record_answer(&state, move |conn, now, today| {
+        records::verify(conn, &actor, &id, (approve, note.as_deref()), now, today)
+    })
+    .await
 }

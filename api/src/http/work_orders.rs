@@ -23,8 +23,8 @@ use crate::domain::access::{order_parties, Actor};
 use crate::domain::work_order::Party;
 use crate::error::{ApiError, ApiResult};
 use crate::work_orders::{
-    event, file_order, likely_duplicates, list_scope, order_by_query_code, order_for, take_step,
-    track_view, Change, ReporterProof,
+    confirm_on_spot, event, file_order, likely_duplicates, list_scope, order_by_query_code,
+    order_for, take_step, track_view, Change, ReporterProof,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -37,6 +37,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(resolve_order)
         .service(rate_order)
         .service(reject_order)
+        .service(confirm_order)
         .service(request_extension)
         .service(decide_extension)
         .service(track_order);
@@ -388,6 +389,32 @@ async fn reject_order(
         Change::Reject(body.0),
     )
     .await
+}
+
+/// A supervisor of the order's subtree (not the cadre who filed it) confirms an order
+/// resolved on the spot, which only then counts as collected by that cadre; idempotent.
+#[utoipa::path(tag = "work orders", security(("bearer" = [])), responses(
+    (status = 200, body = WorkOrder), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "not resolved on the spot, or rejected")))]
+#[post("/work-orders/{id}/confirm")]
+async fn confirm_order(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<WorkOrder>> {
+    let actor = actor.0;
+    let order = state
+        .db
+        .run(move |conn| {
+            let row = confirm_on_spot(conn, &actor, &id)?;
+            let full = sees_full_phone(&actor, &row);
+            let photos = work_orders::photo_ids_of(conn, std::slice::from_ref(&row.id))?
+                .remove(&row.id)
+                .unwrap_or_default();
+            row.to_wire(photos, full, Utc::now())
+        })
+        .await?;
+    Ok(web::Json(order))
 }
 
 /// Public progress of an order for whoever holds its tracking token (`?token=`) or its

@@ -83,6 +83,22 @@ async fn every_endpoint_for_every_role() {
         .as_str()
         .expect("a village code")
         .to_string();
+    // An order cadre 1 resolved on the spot, for a supervisor of town 1 to confirm.
+    let category =
+        json!({"code": "spot", "name": "当场", "group": "组", "default_due_working_days": 3});
+    assert_eq!(
+        app.post("/categories", &app.admin, category).await.status,
+        201
+    );
+    let on_spot = app
+        .post(
+            "/work-orders",
+            &w.cadre1_token,
+            json!({"category": "spot", "title": "路灯", "description": "村口", "village_id": w.village1,
+                "source": "visit", "reporter_name": "钱大伯", "resolved_on_spot": true, "resolution_note": "修好"}),
+        )
+        .await
+        .id();
     type Body = Box<dyn Fn(usize) -> Option<Value>>;
     let none: fn(usize) -> Option<Value> = |_| None;
     let cases: Vec<(Method, String, Body, [u16; 6])> = vec![
@@ -265,6 +281,12 @@ async fn every_endpoint_for_every_role() {
             [200, 200, 200, 200, 200, 401],
         ),
         (
+            Method::POST,
+            format!("/work-orders/{on_spot}/confirm"),
+            Box::new(none),
+            [200, 200, 404, 404, 404, 401],
+        ),
+        (
             Method::GET,
             "/compliance".into(),
             Box::new(none),
@@ -410,7 +432,13 @@ async fn every_endpoint_for_every_role() {
             Method::POST,
             "/records/no-such-record/rectify".into(),
             Box::new(|_| Some(json!({"evidence": "已整改"}))),
-            [404, 404, 404, 404, 403, 401],
+            [403, 404, 404, 404, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/records/no-such-record/verify".into(),
+            Box::new(|_| Some(json!({"approve": true, "note": "属实"}))),
+            [403, 404, 404, 403, 403, 401],
         ),
         (
             Method::POST,

@@ -654,3 +654,141 @@ async fn the_close_checklist_counts_what_waits_and_only_the_admin_closes() {
     assert_eq!(status, 409);
     assert!(html.contains("已经结算过"));
 }
+
+/// The number in the desk home's 待审核打卡 tile.
+async fn flagged_tile(app: &TestApp, session: &str) -> String {
+    let (status, html) = page(app, session, "/desk/").await;
+    assert_eq!(status, 200);
+    let rest = &html[html.find("id=\"flagged-count\">").expect("the tile") + 19..];
+    rest[..rest.find('<').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_checkin_in_another_town_is_reviewed_by_the_cadres_own_supervisor() {
+    let app = spawn_app().await;
+    let w = app.checkin_world().await;
+    let night = last_night();
+    // Cadre 1 (青山镇) checks in at 云岭村 of 云岭镇, a village not assigned to them.
+    let away = app
+        .post(
+            "/checkins",
+            &w.cadre1_token,
+            checkin(
+                "night_visit",
+                &w.village2,
+                29.5,
+                119.9,
+                &at(night, 0, 20, 0),
+            ),
+        )
+        .await;
+    assert_eq!(away.body["status"], "flagged", "{:?}", away.body);
+    let id = id_of(&away.body);
+    let listed = |body: &Value| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
+    };
+
+    // Both towns may read it.
+    for token in [&w.sup1_token, &w.sup2_token] {
+        assert!(listed(&app.get("/checkins", token).await.body));
+        assert!(listed(
+            &app.get("/checkins?status=flagged", token).await.body
+        ));
+        assert_eq!(app.get(&format!("/checkins/{id}"), token).await.status, 200);
+    }
+
+    // The cadre's own supervisor has it on the desk, the village's town does not.
+    let sup1 = sign_in(&app, "13900000001", PASSWORD).await;
+    let sup2 = sign_in(&app, "13900000002", PASSWORD).await;
+    assert_eq!(flagged_tile(&app, &sup1).await, "1");
+    assert_eq!(flagged_tile(&app, &sup2).await, "0");
+    let (_, html) = page(&app, &sup1, "/desk/review").await;
+    assert!(html.contains(&id), "{html}");
+    let (_, html) = page(&app, &sup2, "/desk/review").await;
+    assert!(!html.contains(&id), "{html}");
+
+    // The village's town may not decide it; on the desk either.
+    let review = format!("/checkins/{id}/review");
+    let refused = app
+        .post(
+            &review,
+            &w.sup2_token,
+            json!({"decision": "approve", "reason": "在我镇"}),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    let (status, _, _) = post(
+        &app,
+        &sup2,
+        "/desk/review",
+        &[("id", &id), ("reason", "在我镇"), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    let (status, location, _) = post(
+        &app,
+        &sup1,
+        "/desk/review",
+        &[
+            ("id", &id),
+            ("reason", "临时支援云岭村"),
+            ("decision", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/desk/review?approved=1")
+    );
+    let decided = app
+        .get(&format!("/checkins/{id}"), &w.sup2_token)
+        .await
+        .body;
+    assert_eq!(decided["status"], "approved");
+    assert_eq!(decided["review"]["reviewed_by"], w.sup1);
+    assert_eq!(flagged_tile(&app, &sup1).await, "0");
+}
+
+#[tokio::test]
+async fn nobody_reviews_a_checkin_of_their_own() {
+    let app = spawn_app().await;
+    let w = app.checkin_world().await;
+    let night = last_night();
+    let flagged = visit(&app, &w, 0.03, &at(night, 0, 20, 0), &[]).await;
+    let id = id_of(&flagged);
+    // The cadre becomes a supervisor of their own town.
+    let promoted = app
+        .patch(
+            &format!("/users/{}", w.cadre1),
+            &app.admin,
+            json!({"role": "supervisor"}),
+        )
+        .await;
+    assert_eq!(promoted.status, 200, "{:?}", promoted.body);
+    let token = app.login("13900000011", PASSWORD).await;
+    assert_eq!(
+        app.get(&format!("/checkins/{id}"), &token).await.status,
+        200
+    );
+    let own = app
+        .post(
+            &format!("/checkins/{id}/review"),
+            &token,
+            json!({"decision": "approve", "reason": "我自己去的"}),
+        )
+        .await;
+    assert_eq!(own.status, 403, "{:?}", own.body);
+    let approved = app
+        .post(
+            &format!("/checkins/{id}/review"),
+            &w.sup1_token,
+            json!({"decision": "approve", "reason": "已核实"}),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+}

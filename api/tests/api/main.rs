@@ -6,6 +6,7 @@ mod authorization;
 mod categories;
 mod checkins;
 mod desk_orders;
+mod desk_records;
 mod desk_reports;
 mod desk_review;
 mod errors;

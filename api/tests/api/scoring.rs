@@ -5,6 +5,7 @@
 use std::time::{Duration as Wait, Instant};
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
+use minqing_e2e::photos::{jpeg, FixtureExif};
 use serde_json::{json, Value};
 
 use crate::helpers::clock::at;
@@ -767,17 +768,213 @@ async fn a_town_is_scored_ranked_closed_and_rectified() {
             .status,
         409
     );
-    let cleared = app
-        .post(&rectify(&problem["id"]), &b_token, evidence.clone())
+
+    // 销号 is a decision: B submits evidence (with a photo of B's own; A's is refused), a
+    // supervisor of the town approves or sends it back; only an approval clears the record.
+    let a_photo = upload_photo(&app, &a_token).await;
+    let b_photo = upload_photo(&app, &b_token).await;
+    let foreign = app
+        .post(
+            &rectify(&problem["id"]),
+            &b_token,
+            json!({"evidence": "已整改", "photo_ids": [a_photo]}),
+        )
         .await;
-    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
-    assert!(cleared.body["cleared_at"].is_string());
+    assert_eq!(foreign.status, 422, "{:?}", foreign.body);
+    let submitted = app
+        .post(
+            &rectify(&problem["id"]),
+            &b_token,
+            json!({"evidence": "已整改：补齐夜访记录并公示", "photo_ids": [b_photo]}),
+        )
+        .await;
+    assert_eq!(submitted.status, 200, "{:?}", submitted.body);
+    assert_eq!(submitted.body["status"], "pending_verification");
+    assert!(submitted.body["cleared_at"].is_null(), "not cleared yet");
+    assert_eq!(submitted.body["history"][0]["action"], "rectified");
+    assert_eq!(submitted.body["history"][0]["actor_name"], "王芳");
+    assert_eq!(submitted.body["history"][0]["photo_ids"], json!([b_photo]));
     assert_eq!(
-        app.post(&rectify(&problem["id"]), &b_token, evidence)
+        app.post(&rectify(&problem["id"]), &b_token, evidence.clone())
+            .await
+            .status,
+        409,
+        "already waiting for verification"
+    );
+    let verify = format!("/records/{}/verify", problem["id"].as_str().unwrap());
+    let approve = json!({"approve": true, "note": "材料属实"});
+    assert_eq!(
+        app.post(&verify, &w.sup2_token, approve.clone())
+            .await
+            .status,
+        404,
+        "another town's supervisor"
+    );
+    assert_eq!(
+        app.post(&verify, &b_token, approve.clone()).await.status,
+        403,
+        "the cadre themself"
+    );
+    assert_eq!(
+        app.post(
+            &verify,
+            &w.sup1_token,
+            json!({"approve": false, "note": " "})
+        )
+        .await
+        .status,
+        422,
+        "sending back needs a note"
+    );
+    let sent_back = app
+        .post(
+            &verify,
+            &w.sup1_token,
+            json!({"approve": false, "note": "缺少公示照片"}),
+        )
+        .await;
+    assert_eq!(sent_back.status, 200, "{:?}", sent_back.body);
+    assert_eq!(sent_back.body["status"], "open");
+    assert!(sent_back.body["cleared_at"].is_null());
+    let steps: Vec<&Value> = sent_back.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(steps.len(), 2, "{:?}", sent_back.body);
+    assert_eq!(steps[1]["action"], "sent_back");
+    assert_eq!(steps[1]["note"], "缺少公示照片");
+    assert_eq!(steps[1]["actor_id"], json!(w.sup1));
+    assert_eq!(
+        app.post(&verify, &w.sup1_token, approve.clone())
+            .await
+            .status,
+        409,
+        "nothing waits for verification"
+    );
+    let again = app
+        .post(
+            &rectify(&problem["id"]),
+            &b_token,
+            json!({"evidence": "已补充公示照片"}),
+        )
+        .await;
+    assert_eq!(
+        again.body["status"], "pending_verification",
+        "{:?}",
+        again.body
+    );
+    // Any supervisor of the town may decide, here the second one.
+    let cleared = app.post(&verify, &l_token, approve.clone()).await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    assert_eq!(cleared.body["status"], "cleared");
+    assert!(cleared.body["cleared_at"].is_string());
+    let actions: Vec<&str> = cleared.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["rectified", "sent_back", "rectified", "approved"]);
+    assert_eq!(
+        app.post(&verify, &l_token, approve.clone()).await.status,
+        409
+    );
+    assert_eq!(
+        app.post(&rectify(&problem["id"]), &b_token, evidence.clone())
             .await
             .status,
         409
     );
+    let mine = app.get("/records", &b_token).await.body;
+    assert_eq!(mine["items"][0]["status"], "cleared");
+    assert_eq!(mine["items"][0]["history"].as_array().unwrap().len(), 4);
+
+    // Past its rectify-by date an open record has expired and evidence comes too late; and a
+    // supervisor's own record is verified by someone else.
+    let yesterday = (Utc::now() + Duration::hours(8)).date_naive() - Duration::days(1);
+    let late = problem_record(&app, &b, &period, yesterday, "open");
+    let own = problem_record(&app, &l, &period, yesterday, "pending_verification");
+    let listed = app
+        .get(&format!("/records?user_id={b}"), &w.sup1_token)
+        .await
+        .body;
+    let shown = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == late.as_str())
+        .unwrap();
+    assert_eq!(shown["status"], "expired");
+    let too_late = app
+        .post(&format!("/records/{late}/rectify"), &b_token, evidence)
+        .await;
+    assert_eq!(too_late.status, 409);
+    assert!(
+        too_late.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&yesterday.to_string()),
+        "{:?}",
+        too_late.body
+    );
+    let own_verify = format!("/records/{own}/verify");
+    assert_eq!(
+        app.post(&own_verify, &l_token, approve.clone())
+            .await
+            .status,
+        403
+    );
+    let by_other = app.post(&own_verify, &w.sup1_token, approve).await;
+    assert_eq!(by_other.body["status"], "cleared", "{:?}", by_other.body);
+}
+
+/// Uploads a small photo as the holder of `token`; its media id.
+async fn upload_photo(app: &TestApp, token: &str) -> String {
+    let reply = app
+        .client
+        .post(format!("{}/media", app.base))
+        .bearer_auth(token)
+        .header("content-type", "image/jpeg")
+        .body(jpeg(64, 48, &FixtureExif::default()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    reply.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Writes a problem record straight into the database, for dates and owners closing a
+/// period does not produce; its id.
+pub fn problem_record(
+    app: &TestApp,
+    user: &str,
+    period: &str,
+    rectify_by: NaiveDate,
+    status: &str,
+) -> String {
+    use minqing_api::db::scoring::{insert_records, RecordRow};
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    let id = minqing_api::db::new_id();
+    let row = RecordRow {
+        id: id.clone(),
+        user_id: user.to_string(),
+        kind: "problem".into(),
+        period: period.to_string(),
+        reason: "群众反映".into(),
+        rectify_by: Some(rectify_by),
+        evidence: (status != "open").then(|| "已整改".to_string()),
+        cleared_at: None,
+        cleared_by: None,
+        created_at: Utc::now().naive_utc(),
+        status: status.to_string(),
+    };
+    insert_records(&mut conn, &[row]).unwrap();
+    id
 }
 
 /// This month's work orders feed the scores as they change: on time, overdue, and the
@@ -1035,4 +1232,117 @@ async fn a_year_can_be_the_mean_of_its_quarters() {
         )
         .await;
     assert_eq!(none.status, 404);
+}
+
+/// The review's reproduction: on-the-spot orders a cadre files count as collected only once
+/// a supervisor confirms them (or the reporter closes them with a good rating), and only in
+/// the cadre's own villages.
+#[tokio::test]
+async fn self_made_on_the_spot_orders_count_only_once_confirmed() {
+    let app = spawn_app().await;
+    let w = app.checkin_world().await;
+    let category = json!({"code": "road", "name": "道路维修", "group": "基础设施", "default_due_working_days": 3});
+    assert_eq!(
+        app.post("/categories", &app.admin, category).await.status,
+        201
+    );
+    let mut scheme = scheme();
+    scheme["indicators"].as_array_mut().unwrap().push(json!(
+        {"code": "wc", "name": "收集民情", "metric": "work_orders_collected", "rule": "per_item", "points": 1, "cap": 20}));
+    assert_eq!(
+        app.post("/scoring/schemes", &app.admin, scheme)
+            .await
+            .status,
+        201
+    );
+    let on_spot = |village: &str| {
+        app.post("/work-orders", &w.cadre1_token, json!({"category": "road", "title": "路灯不亮",
+            "description": "村口", "village_id": village, "source": "visit", "reporter_name": "钱大伯",
+            "resolved_on_spot": true, "resolution_note": "当场修好"}))
+    };
+    let mut own = Vec::new();
+    for _ in 0..12 {
+        let filed = on_spot(&w.village1).await;
+        assert_eq!(filed.status, 201, "{:?}", filed.body);
+        own.push(filed.body);
+    }
+    let elsewhere = on_spot(&w.village2).await;
+    assert_eq!(elsewhere.status, 201, "{:?}", elsewhere.body);
+
+    let collected = || async {
+        let path = format!("/scores/{}?period={}", w.cadre1, this_month());
+        let reply = app.get(&path, &w.sup1_token).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        line(&reply.body, "wc")
+    };
+    assert_eq!(collected().await["value"], 0.0);
+    assert_eq!(collected().await["points"], 0.0);
+
+    let confirm = |id: String, token: String| {
+        let app = &app;
+        async move {
+            app.post(&format!("/work-orders/{id}/confirm"), &token, json!({}))
+                .await
+        }
+    };
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    // The cadre cannot confirm their own order (it is not theirs to act on); the other town
+    // does not see it.
+    assert_eq!(
+        confirm(id(&own[0]), w.cadre1_token.clone()).await.status,
+        404
+    );
+    assert_eq!(confirm(id(&own[0]), w.sup2_token.clone()).await.status, 404);
+    for order in &own[..2] {
+        let reply = confirm(id(order), w.sup1_token.clone()).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+    // Confirming again changes nothing and writes no second event.
+    assert_eq!(confirm(id(&own[0]), w.sup1_token.clone()).await.status, 200);
+    let detail = app
+        .get(&format!("/work-orders/{}", id(&own[0])), &w.sup1_token)
+        .await;
+    let confirmed = detail.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "confirmed")
+        .count();
+    assert_eq!(confirmed, 1, "{:?}", detail.body);
+    let wc = collected().await;
+    assert_eq!(wc["value"], 2.0);
+    assert_eq!(wc["record_ids"], json!([id(&own[0]), id(&own[1])]));
+
+    // The reporter's good rating confirms one too.
+    let rate = format!(
+        "/work-orders/{}/rate?token={}",
+        id(&own[2]),
+        own[2]["tracking_token"].as_str().unwrap()
+    );
+    let rated = app
+        .call(
+            reqwest::Method::POST,
+            &rate,
+            None,
+            Some(json!({"score": 90})),
+        )
+        .await;
+    assert_eq!(rated.status, 200, "{:?}", rated.body);
+    assert_eq!(collected().await["value"], 3.0);
+
+    // Outside the cadre's villages it never counts, confirmed or not.
+    let reply = confirm(id(&elsewhere.body), w.sup2_token.clone()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(collected().await["value"], 3.0);
+
+    // Only on-the-spot orders are confirmed.
+    let plain = app
+        .post(
+            "/work-orders",
+            &w.villager1_token,
+            json!({"category": "road", "title": "路灯不亮",
+        "description": "村口", "village_id": w.village1, "source": "villager"}),
+        )
+        .await;
+    assert_eq!(confirm(plain.id(), w.sup1_token.clone()).await.status, 409);
 }

@@ -62,6 +62,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/work-orders/{id}/resolve"),
     ("post", "/api/v1/work-orders/{id}/rate"),
     ("post", "/api/v1/work-orders/{id}/reject"),
+    ("post", "/api/v1/work-orders/{id}/confirm"),
     ("get", "/api/v1/track/{code}"),
     ("get", "/api/v1/compliance"),
     ("post", "/api/v1/work-orders/{id}/extensions"),
@@ -84,6 +85,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/scoring/periods/{period}/close"),
     ("get", "/api/v1/records"),
     ("post", "/api/v1/records/{id}/rectify"),
+    ("post", "/api/v1/records/{id}/verify"),
 ];
 
 #[tokio::test]

@@ -1204,3 +1204,82 @@ async fn wrong_query_codes_are_limited_per_order_and_per_address() {
     let (_, code4, query_code4) = &orders[3];
     assert_eq!(track(&app, code4, query_code4).await.status, 429);
 }
+
+#[tokio::test]
+async fn nobody_approves_their_own_request() {
+    let app = spawn_app().await;
+    let w = order_world(&app).await;
+    let file = |village: String, token: String| {
+        let app = &app;
+        async move {
+            app.post("/work-orders", &token, report(&village, CENTRE.0, CENTRE.1))
+                .await
+                .id()
+        }
+    };
+    // A supervisor who works an order of their own town asks for more time…
+    let id = file(w.village1.clone(), w.villager1_token.clone()).await;
+    let assigned = assign(&app, &w.sup1_token, &id, &w.town1, &w.sup1).await;
+    assert_eq!(assigned.status, 200, "{:?}", assigned.body);
+    let accepted = app
+        .post(
+            &format!("/work-orders/{id}/accept"),
+            &w.sup1_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+    let later = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
+    let path = format!("/work-orders/{id}/extensions");
+    let asked = app
+        .post(
+            &path,
+            &w.sup1_token,
+            json!({"due_at": later, "reason": "等配件"}),
+        )
+        .await;
+    assert_eq!(asked.status, 201, "{:?}", asked.body);
+    let decision = format!("{path}/{}/decision", asked.id());
+    // …and may not grant it; the admin may.
+    let own = app
+        .post(&decision, &w.sup1_token, json!({"approve": true}))
+        .await;
+    assert_eq!(own.status, 403, "{:?}", own.body);
+    let granted = app
+        .post(&decision, &app.admin, json!({"approve": true}))
+        .await;
+    assert_eq!(granted.status, 200, "{:?}", granted.body);
+
+    // An order of another town is no duplicate to point at: it answers as missing.
+    let villager2 = app.login("13900000022", PASSWORD).await;
+    let theirs = file(w.village2.clone(), villager2).await;
+    let ours = file(w.village1.clone(), w.villager1_token.clone()).await;
+    let code = app
+        .get(&format!("/work-orders/{theirs}"), &app.admin)
+        .await
+        .body["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for other in [&theirs, &code] {
+        let refused = app
+            .post(
+                &format!("/work-orders/{ours}/reject"),
+                &w.sup1_token,
+                json!({"reason": "重复", "duplicate_of": other}),
+            )
+            .await;
+        assert_eq!(
+            refused.error_fields(),
+            vec!["duplicate_of"],
+            "{:?}",
+            refused.body
+        );
+    }
+    let status = app
+        .get(&format!("/work-orders/{ours}"), &w.sup1_token)
+        .await
+        .body["status"]
+        .clone();
+    assert_eq!(status, "submitted");
+}

@@ -35,7 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// How many of the top and of the bottom of a ranking the bulletin names.
 const NAMED: usize = 3;
 /// The overdue list names at most this many, most overdue first (the page says when it stopped).
-const OVERDUE_SHOWN: i64 = 200;
+const OVERDUE_SHOWN: i64 = 50;
 
 #[derive(Deserialize, Default)]
 struct Query {

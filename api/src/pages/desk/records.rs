@@ -1,31 +1,52 @@
 //! 档案 `/desk/records`: the achievement (实绩档案) and problem-trace (问题痕迹档案) records
 //! that closing a period wrote for the cadres of the supervisor's subtree, newest first,
-//! filtered by kind and period.
+//! filtered by kind and period, each with its 销号 history. Evidence waiting for
+//! verification is shown with its photos and a form to approve it (通过销号) or send it back
+//! (退回整改), through the same service as `POST /api/v1/records/{id}/verify`.
 
 use actix_web::web;
 use askama::Template;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use minqing_protocol::{RecordAction, RecordEvent, RecordStatus, Role};
 use serde::Deserialize;
 
 use super::close::{date_words, period_choices, period_words, PeriodChoice};
 use super::{Nav, Staff};
+use crate::db::models::enum_text;
 use crate::db::scoring::{self as store, RecordFilter, RecordRow};
 use crate::domain::access::{reach, Action};
 use crate::domain::labels;
 use crate::domain::scoring::Period;
 use crate::error::ApiError;
 use crate::http::paging::Paging;
-use crate::http::State;
-use crate::pages::{ok, PageResult};
+use crate::http::{AppState, State};
+use crate::pages::{ok, see_other, signed_photo_link, PageResult};
+use crate::records;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/desk/records", web::get().to(records_page));
+    cfg.route("/desk/records", web::get().to(records_page))
+        .route("/desk/records/{id}/verify", web::post().to(verify_posted));
 }
 
 const PAGE_SIZE: i64 = 50;
 const KINDS: [&str; 2] = ["achievement", "problem"];
 
+struct PhotoLink {
+    thumb: String,
+    full: String,
+}
+
+/// One step of a record's history in words: when, who, what, and the note or evidence.
+struct Step {
+    when: String,
+    who: String,
+    what: String,
+    text: Option<String>,
+}
+
 struct Line {
+    id: String,
     cadre: String,
     unit: String,
     kind_word: String,
@@ -34,8 +55,15 @@ struct Line {
     reason: String,
     rectify_by: Option<String>,
     evidence: Option<String>,
-    status_word: &'static str,
+    status_word: String,
     status: Option<String>,
+    /// The photos of the evidence waiting for verification.
+    photos: Vec<PhotoLink>,
+    history: Vec<Step>,
+    /// Evidence waits for verification and this reader may decide it (not their own record).
+    may_verify: bool,
+    /// Evidence waits, but the record is the reader's own.
+    own_pending: bool,
 }
 
 struct KindChoice {
@@ -55,6 +83,7 @@ struct RecordsPage {
     filters: String,
     next: Option<String>,
     error: Option<String>,
+    max_note: usize,
 }
 
 #[derive(Deserialize)]
@@ -62,17 +91,8 @@ struct RecordsQuery {
     kind: Option<String>,
     period: Option<String>,
     cursor: Option<String>,
-}
-
-/// A record's standing: a problem record is open until cleared (销号), and expired once the
-/// date to rectify by has passed; an achievement record has none.
-fn status_of(row: &RecordRow, today: NaiveDate) -> &'static str {
-    match (row.kind.as_str(), row.cleared_at, row.rectify_by) {
-        ("problem", Some(_), _) => "cleared",
-        ("problem", None, Some(by)) if by < today => "expired",
-        ("problem", None, _) => "open",
-        _ => "",
-    }
+    /// What the verification form did: `cleared` or `sent_back`.
+    done: Option<String>,
 }
 
 /// The reason closing a period writes (`实绩 achievement: ranked 2 of 9 organ cadres in
@@ -94,20 +114,77 @@ fn reason_words(reason: &str) -> String {
     parsed.unwrap_or_else(|| reason.to_string())
 }
 
-fn line(row: RecordRow, cadre: String, unit: String, today: NaiveDate) -> Line {
-    let status_word = status_of(&row, today);
-    Line {
-        cadre,
-        unit,
-        kind: labels::label_or_word("record_kind", &row.kind),
-        period: Period::parse(&row.period).map_or_else(|_| row.period.clone(), period_words),
-        reason: reason_words(&row.reason),
-        rectify_by: row.rectify_by.map(date_words),
-        evidence: row.evidence,
-        status: (!status_word.is_empty())
-            .then(|| labels::label_or_word("record_status", status_word)),
-        status_word,
-        kind_word: row.kind,
+fn step_words(event: &RecordEvent, tz: Tz) -> Step {
+    let text = match event.action {
+        RecordAction::Rectified => event.evidence.clone(),
+        RecordAction::Approved | RecordAction::SentBack => event.note.clone(),
+    };
+    Step {
+        when: labels::local_time(event.at, tz),
+        who: event.actor_name.clone(),
+        what: labels::label_or_word("record_action", &enum_text(&event.action)),
+        text,
+    }
+}
+
+/// A record as the page shows it; `reader` is the signed-in person, who may verify evidence
+/// waiting on someone else's record when they are a supervisor.
+struct Shown<'a> {
+    state: &'a AppState,
+    reader: &'a Staff,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+}
+
+impl Shown<'_> {
+    fn line(
+        &self,
+        (row, cadre, unit): (RecordRow, String, String),
+        history: Vec<RecordEvent>,
+    ) -> Result<Line, ApiError> {
+        let status = records::status_on(&row, self.today)?;
+        let pending = status == Some(RecordStatus::PendingVerification);
+        let own = row.user_id == self.reader.user.id;
+        let photos = history
+            .iter()
+            .rev()
+            .find(|e| e.action == RecordAction::Rectified)
+            .and_then(|e| e.photo_ids.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|id| PhotoLink {
+                thumb: signed_photo_link(self.state, id, true, self.now),
+                full: signed_photo_link(self.state, id, false, self.now),
+            })
+            .collect();
+        let tz = self.state.rules.timezone;
+        let status_word = status.as_ref().map(enum_text).unwrap_or_default();
+        Ok(Line {
+            id: row.id,
+            cadre,
+            unit,
+            kind: labels::label_or_word("record_kind", &row.kind),
+            period: Period::parse(&row.period).map_or_else(|_| row.period.clone(), period_words),
+            reason: reason_words(&row.reason),
+            rectify_by: row.rectify_by.map(date_words),
+            evidence: row.evidence,
+            status: status.map(|s| labels::label_or_word("record_status", &enum_text(&s))),
+            status_word,
+            kind_word: row.kind,
+            photos: if pending { photos } else { Vec::new() },
+            history: history.iter().map(|e| step_words(e, tz)).collect(),
+            may_verify: pending && !own && self.reader.actor.role == Role::Supervisor,
+            own_pending: pending && own,
+        })
+    }
+}
+
+/// The notice after the verification form: what became of the record.
+fn notice(done: Option<&str>) -> Option<String> {
+    match done {
+        Some("cleared") => Some("已销号。".into()),
+        Some("sent_back") => Some("已退回，待干部重新提交整改材料。".into()),
+        _ => None,
     }
 }
 
@@ -139,11 +216,30 @@ async fn records_page(state: State, staff: Staff, query: web::Query<RecordsQuery
         before: paging.after.clone(),
         limit: paging.fetch(),
     };
-    let rows = state
+    let (rows, mut histories) = state
         .db
-        .run(move |conn| store::records_with_names(conn, &filter))
+        .run(move |conn| {
+            let rows = store::records_with_names(conn, &filter)?;
+            let plain: Vec<RecordRow> = rows.iter().map(|(r, _, _)| r.clone()).collect();
+            let histories = records::histories(conn, &plain)?;
+            Ok((rows, histories))
+        })
         .await?;
     let page = paging.page(rows, |(r, _, _)| r.id.clone());
+    let shown = Shown {
+        state: &state,
+        reader: &staff,
+        today,
+        now: Utc::now(),
+    };
+    let lines = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let history = histories.remove(&item.0.id).unwrap_or_default();
+            shown.line(item, history)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut filters = String::new();
     if let Some(k) = &kind {
         filters.push_str(&format!("kind={k}&"));
@@ -152,7 +248,7 @@ async fn records_page(state: State, staff: Staff, query: web::Query<RecordsQuery
         filters.push_str(&format!("period={p}&"));
     }
     ok(&RecordsPage {
-        nav: staff.nav("records"),
+        nav: staff.nav("records").with_notice(notice(q.done.as_deref())),
         kinds: KINDS
             .iter()
             .map(|k| KindChoice {
@@ -162,15 +258,50 @@ async fn records_page(state: State, staff: Staff, query: web::Query<RecordsQuery
             })
             .collect(),
         periods: period_choices(today, period),
-        lines: page
-            .items
-            .into_iter()
-            .map(|(row, cadre, unit)| line(row, cadre, unit, today))
-            .collect(),
+        lines,
         filters,
         next: page.next_cursor,
         error,
+        max_note: MAX_NOTE_CHARS,
     })
+}
+
+const MAX_NOTE_CHARS: usize = 2000;
+
+#[derive(Deserialize)]
+struct VerifyForm {
+    /// `approve` (通过销号) or `send_back` (退回整改).
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Decides the evidence waiting on a record, as `POST /api/v1/records/{id}/verify` does, and
+/// goes back to the list with what became of it.
+async fn verify_posted(
+    state: State,
+    staff: Staff,
+    id: web::Path<String>,
+    form: web::Form<VerifyForm>,
+) -> PageResult {
+    let VerifyForm { decision, note } = form.into_inner();
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "send_back" => false,
+        _ => {
+            return Err(ApiError::invalid("decision", "press 通过销号 or 退回整改").into());
+        }
+    };
+    let actor = staff.actor.clone();
+    let id = id.into_inner();
+    let now = Utc::now();
+    let today = now.with_timezone(&state.rules.timezone).date_naive();
+    state
+        .db
+        .run(move |conn| records::verify(conn, &actor, &id, (approve, Some(&note)), now, today))
+        .await?;
+    let done = if approve { "cleared" } else { "sent_back" };
+    Ok(see_other(&format!("/desk/records?done={done}")))
 }
 
 #[cfg(test)]
@@ -194,29 +325,10 @@ mod tests {
         assert_eq!(reason_words("群众联名表扬"), "群众联名表扬");
     }
 
-    fn record(kind: &str, cleared: bool, by: Option<NaiveDate>) -> RecordRow {
-        RecordRow {
-            id: "r".into(),
-            user_id: "u".into(),
-            kind: kind.into(),
-            period: "2026-11".into(),
-            reason: String::new(),
-            rectify_by: by,
-            evidence: None,
-            cleared_at: cleared.then(|| Utc::now().naive_utc()),
-            cleared_by: None,
-            created_at: Utc::now().naive_utc(),
-        }
-    }
-
     #[test]
-    fn standing_of_records() {
-        let today = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
-        let by = NaiveDate::from_ymd_opt(2027, 2, 28);
-        let later = NaiveDate::from_ymd_opt(2027, 3, 31);
-        assert_eq!(status_of(&record("problem", false, later), today), "open");
-        assert_eq!(status_of(&record("problem", false, by), today), "expired");
-        assert_eq!(status_of(&record("problem", true, by), today), "cleared");
-        assert_eq!(status_of(&record("achievement", false, None), today), "");
+    fn what_the_form_did_reads_as_a_notice() {
+        assert_eq!(notice(Some("cleared")).as_deref(), Some("已销号。"));
+        assert!(notice(Some("sent_back")).is_some_and(|n| n.starts_with("已退回")));
+        assert_eq!(notice(Some("other")), None);
     }
 }

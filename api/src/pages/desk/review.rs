@@ -281,7 +281,8 @@ impl Chosen {
 }
 
 /// Decides every ticked check-in with one reason, in one transaction: a check-in outside
-/// the subtree fails the whole post as missing (404), one decided meanwhile is left alone.
+/// the subtree fails the whole post as missing (404), one it may only read as forbidden
+/// (403), one decided meanwhile is left alone.
 async fn decide_chosen(
     state: State,
     staff: Staff,

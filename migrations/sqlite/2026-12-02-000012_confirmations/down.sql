@@ -1,0 +1,2 @@
+ALTER TABLE work_orders DROP COLUMN confirmed_by;
+ALTER TABLE work_orders DROP COLUMN confirmed_at;
