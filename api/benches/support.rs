@@ -164,23 +164,36 @@ pub async fn read_load(
     clients: usize,
     secs: u64,
 ) -> Stats {
+    let auth = (reqwest::header::AUTHORIZATION, format!("Bearer {token}"));
+    repeat_get(client, url, auth, clients, secs).await
+}
+
+/// GETs `url` with one header from `clients` concurrent clients for `secs` seconds, reading
+/// every answer whole.
+async fn repeat_get(
+    client: &reqwest::Client,
+    url: String,
+    header: (reqwest::header::HeaderName, String),
+    clients: usize,
+    secs: u64,
+) -> Stats {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     let start = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        let (client, url, header) = (client.clone(), url.clone(), header.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while std::time::Instant::now() < deadline {
                 let sent = std::time::Instant::now();
                 let reply = client
                     .get(&url)
-                    .bearer_auth(&token)
+                    .header(header.0.clone(), &header.1)
                     .send()
                     .await
                     .expect("the server answers");
                 assert!(reply.status().is_success(), "{url}: {}", reply.status());
-                let _: Value = reply.json().await.expect("JSON");
+                let _ = reply.bytes().await.expect("the whole answer");
                 latencies.push(sent.elapsed());
             }
             latencies
@@ -224,31 +237,12 @@ pub async fn page_load(
     clients: usize,
     secs: u64,
 ) -> Stats {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    let start = std::time::Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while std::time::Instant::now() < deadline {
-                let sent = std::time::Instant::now();
-                let reply = client
-                    .get(&url)
-                    .header(reqwest::header::COOKIE, &cookie)
-                    .send()
-                    .await
-                    .expect("the server answers");
-                assert!(reply.status().is_success(), "{url}: {}", reply.status());
-                let _ = reply.text().await.expect("a page");
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.expect("a client task"));
-    }
-    stats(all, start.elapsed())
+    repeat_get(
+        client,
+        url,
+        (reqwest::header::COOKIE, cookie),
+        clients,
+        secs,
+    )
+    .await
 }

@@ -223,18 +223,8 @@ pub fn overdue_at(
     let rows = work_orders::list(
         conn,
         &OrderFilter {
-            scope: crate::work_orders::list_scope(actor),
-            status: None,
-            village_id: None,
-            unit_id: None,
-            assignee_id: None,
-            category: None,
-            source: None,
-            from: None,
-            to: None,
             overdue_at: Some(cutoff),
-            after: None,
-            limit,
+            ..OrderFilter::new(crate::work_orders::list_scope(actor), limit)
         },
     )?;
     let mut unit_ids: Vec<String> = rows

@@ -474,20 +474,7 @@ async fn my_orders(state: State, req: HttpRequest) -> Result<HttpResponse, PageE
         .run(move |conn| {
             let rows = work_orders::list(
                 conn,
-                &OrderFilter {
-                    scope: OrderScope::Reporter(user_id),
-                    status: None,
-                    village_id: None,
-                    unit_id: None,
-                    assignee_id: None,
-                    category: None,
-                    source: None,
-                    from: None,
-                    to: None,
-                    overdue_at: None,
-                    after: None,
-                    limit: MY_ORDERS,
-                },
+                &OrderFilter::new(OrderScope::Reporter(user_id), MY_ORDERS),
             )?;
             let code = match village_id {
                 Some(id) => crate::db::org::find(conn, &id)?.and_then(|v| v.code),

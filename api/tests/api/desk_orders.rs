@@ -8,53 +8,21 @@ use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, Utc};
 use chrono_tz::Asia::Shanghai;
 use minqing_e2e::photos::{jpeg, FixtureExif};
-use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::{json, Value};
 
+use crate::browsing::{self, browser, origin, visible_text};
 use crate::helpers::{spawn_app, TestApp, World, CENTRE, PASSWORD};
-
-fn origin(app: &TestApp) -> String {
-    app.base.trim_end_matches("/api/v1").to_string()
-}
-
-/// A browser that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// Signs in through the sign-in form; the `mq_session` cookie to send with later requests.
 async fn sign_in(app: &TestApp, phone: &str) -> String {
-    let reply = browser()
-        .post(format!("{}/login", origin(app)))
-        .form(&[("phone", phone), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 303, "sign-in of {phone}");
-    let cookie = reply.headers()[SET_COOKIE].to_str().unwrap();
-    assert!(cookie.starts_with("mq_session="), "{cookie}");
-    cookie.split(';').next().unwrap().to_string()
+    browsing::sign_in(app, phone, PASSWORD).await
 }
 
 /// (status, Location, body) of a page.
 async fn page(app: &TestApp, session: &str, path: &str) -> (u16, String, String) {
-    let reply = browser()
-        .get(format!("{}{path}", origin(app)))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    let location = reply
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, reply.text().await.unwrap())
+    let a = browsing::get(app, Some(session), path).await;
+    (a.status, a.location.clone(), a.html())
 }
 
 /// Posts a form; (status, Location, body).
@@ -64,35 +32,8 @@ async fn post(
     path: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String, String) {
-    let reply = browser()
-        .post(format!("{}{path}", origin(app)))
-        .header("cookie", session)
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    let location = reply
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, reply.text().await.unwrap())
-}
-
-/// What a person reads: the page without its tags.
-fn visible_text(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
+    let a = browsing::post(app, Some(session), path, fields).await;
+    (a.status, a.location.clone(), a.html())
 }
 
 /// Whether `text` holds something shaped like a UUID (8-4-4-4-12 hex digits).

@@ -3,45 +3,20 @@
 
 use chrono::{Duration, Utc};
 use minqing_e2e::photos::{jpeg, FixtureExif};
-use reqwest::header::{LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 
+use crate::browsing::{self, visible_text};
 use crate::helpers::{spawn_app, TestApp, PASSWORD};
 use crate::scoring::problem_record;
 
-fn origin(app: &TestApp) -> String {
-    app.base.trim_end_matches("/api/v1").to_string()
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn sign_in(app: &TestApp, phone: &str) -> String {
-    let reply = browser()
-        .post(format!("{}/login", origin(app)))
-        .form(&[("phone", phone), ("password", PASSWORD), ("next", "/desk/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 303, "sign-in of {phone}");
-    let cookie = reply.headers()[SET_COOKIE].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    browsing::sign_in(app, phone, PASSWORD).await
 }
 
 async fn page(app: &TestApp, session: &str, path: &str) -> String {
-    let reply = browser()
-        .get(format!("{}{path}", origin(app)))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 200, "{path}");
-    reply.text().await.unwrap()
+    let a = browsing::get(app, Some(session), path).await;
+    assert_eq!(a.status, 200, "{path}");
+    a.html()
 }
 
 /// Posts the verification form; (status, where it redirects to).
@@ -51,33 +26,9 @@ async fn verify(
     record: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let reply = browser()
-        .post(format!("{}/desk/records/{record}/verify", origin(app)))
-        .header("cookie", session)
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let location = reply
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (reply.status().as_u16(), location)
-}
-
-fn visible_text(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
+    let path = format!("/desk/records/{record}/verify");
+    let a = browsing::post(app, Some(session), &path, fields).await;
+    (a.status, a.location)
 }
 
 async fn record(app: &TestApp, token: &str, id: &str) -> Value {

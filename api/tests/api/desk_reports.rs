@@ -6,59 +6,16 @@ use std::io::Cursor;
 
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
-use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 
+use crate::browsing::{self, sign_in, text_of};
 use crate::helpers::{
     checkin, spawn_app, TestApp, World, ADMIN_PASSWORD, ADMIN_PHONE, CENTRE, PASSWORD,
 };
 
-fn origin(app: &TestApp) -> String {
-    app.base.trim_end_matches("/api/v1").to_string()
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Signs in through the page's form; returns the session cookie.
-async fn sign_in(app: &TestApp, phone: &str, password: &str) -> String {
-    let reply = browser()
-        .post(format!("{}/login", origin(app)))
-        .form(&[("phone", phone), ("password", password), ("next", "/desk/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 303, "signing in {phone}");
-    reply
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("mq_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string()
-}
-
 async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String, Vec<u8>) {
-    let reply = browser()
-        .get(format!("{}{path}", origin(app)))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    let kind = reply
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, kind, reply.bytes().await.unwrap().to_vec())
+    let a = browsing::get(app, Some(cookie), path).await;
+    (a.status, a.kind, a.body)
 }
 
 async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
@@ -67,15 +24,6 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
     assert_eq!(status, 200, "{path}: {html}");
     assert!(kind.starts_with("text/html"), "{kind}");
     html
-}
-
-/// The text between `<… id="{id}" …>` and the next `<`.
-fn text_of(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest[start..].find('<')? + start;
-    Some(rest[start..end].trim().to_string())
 }
 
 fn cell(html: &str, id: &str) -> String {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authorization;
+mod browsing;
 mod categories;
 mod checkins;
 mod desk_orders;

@@ -5,60 +5,14 @@
 use minqing_e2e::photos::{jpeg, FixtureExif};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use reqwest::multipart::{Form, Part};
-use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 
+use crate::browsing::{self, browser, origin, text_of, visible_text};
 use crate::helpers::{spawn_app, TestApp, World, CENTRE};
 
-fn origin(app: &TestApp) -> String {
-    app.base.trim_end_matches("/api/v1").to_string()
-}
-
-/// A browser that shows redirects instead of following them, and keeps no cookies.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn page(app: &TestApp, path: &str) -> (u16, String, String) {
-    let reply = browser()
-        .get(format!("{}{path}", origin(app)))
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    let kind = reply
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, kind, reply.text().await.unwrap())
-}
-
-/// The text between `<… id="{id}" …>` and the next `<`.
-fn text_of(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest[start..].find('<')? + start;
-    Some(rest[start..end].trim().to_string())
-}
-
-/// What a person reads: the page without its tags.
-fn visible_text(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
+    let a = browsing::get(app, None, path).await;
+    (a.status, a.kind.clone(), a.html())
 }
 
 /// An attribute's value as the browser reads it.
@@ -127,13 +81,8 @@ async fn post_report(app: &TestApp, code: &str, form: Form) -> (u16, String) {
 }
 
 async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let reply = browser()
-        .post(format!("{}{path}", origin(app)))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    (reply.status().as_u16(), reply.text().await.unwrap())
+    let a = browsing::post(app, None, path, fields).await;
+    (a.status, a.html())
 }
 
 #[tokio::test]
