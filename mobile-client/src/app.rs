@@ -75,14 +75,11 @@ pub fn version() -> &'static str {
     })
 }
 
-fn service_worker() -> &'static [u8] {
+/// The embedded `sw.js` (`embedded`) with this build's version in it.
+fn service_worker(embedded: &[u8]) -> &'static [u8] {
     static SW: OnceLock<Vec<u8>> = OnceLock::new();
     SW.get_or_init(|| {
-        let (_, bytes) = FILES
-            .iter()
-            .find(|(n, _)| *n == SERVICE_WORKER)
-            .expect("sw.js is embedded");
-        String::from_utf8_lossy(bytes)
+        String::from_utf8_lossy(embedded)
             .replace(VERSION_PLACEHOLDER, version())
             .into_bytes()
     })
@@ -93,7 +90,7 @@ pub fn asset(path: &str) -> Option<Asset> {
     let name = if path.is_empty() { "index.html" } else { path };
     let (name, bytes) = FILES.iter().find(|(n, _)| *n == name)?;
     let bytes = if *name == SERVICE_WORKER {
-        service_worker()
+        service_worker(bytes)
     } else {
         bytes
     };

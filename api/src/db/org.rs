@@ -1,5 +1,7 @@
 //! Org units: the county/town/village tree, its materialised paths and village boundaries.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -79,13 +81,28 @@ pub fn set_missing_code(
 
 /// (name, phone) of the active cadres responsible for a village.
 pub fn cadres_of_village(conn: &mut DbConn, village_id: &str) -> ApiResult<Vec<(String, String)>> {
-    Ok(db_run!(conn, |c| users::table
+    Ok(cadres_of_villages(conn, &[village_id.to_string()])?
+        .remove(village_id)
+        .unwrap_or_default())
+}
+
+/// The active cadres (name, phone) responsible for each of `village_ids`, in one query.
+pub fn cadres_of_villages(
+    conn: &mut DbConn,
+    village_ids: &[String],
+) -> ApiResult<HashMap<String, Vec<(String, String)>>> {
+    let rows: Vec<(String, String, String)> = db_run!(conn, |c| users::table
         .inner_join(user_villages::table)
-        .filter(user_villages::village_id.eq(village_id))
+        .filter(user_villages::village_id.eq_any(village_ids))
         .filter(users::role.eq("cadre"))
         .filter(users::active.eq(true))
-        .select((users::name, users::phone))
-        .load(c))?)
+        .select((user_villages::village_id, users::name, users::phone))
+        .load(c))?;
+    let mut by_village: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (village, name, phone) in rows {
+        by_village.entry(village).or_default().push((name, phone));
+    }
+    Ok(by_village)
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[String]) -> ApiResult<Vec<OrgUnitRow>> {

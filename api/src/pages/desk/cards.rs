@@ -85,11 +85,13 @@ fn villages_in(
         .into_iter()
         .filter(|u| u.kind == "town")
         .collect();
+    let ids: Vec<String> = page.items.iter().map(|v| v.id.clone()).collect();
+    let mut cadres_of = org::cadres_of_villages(conn, &ids)?;
     let villages = page
         .items
         .into_iter()
         .map(|row| {
-            let mut cadres = org::cadres_of_village(conn, &row.id)?;
+            let mut cadres = cadres_of.remove(&row.id).unwrap_or_default();
             cadres.sort();
             Ok(Village {
                 town: towns

@@ -510,6 +510,17 @@ struct Posted {
 /// Runs a supervisor's step on the order at `key`, and answers as the desk does: back to
 /// where the form came from with `done`, or the order's page again with the refusal in
 /// words.
+/// A life-cycle step the signed-in supervisor takes on the order, for `act`.
+fn supervisor_step(
+    change: Change,
+) -> impl FnOnce(&mut DbConn, &AppState, &Staff, &WorkOrderRow) -> Result<(), ApiError> + Send + 'static
+{
+    move |conn, app, staff, row| {
+        let proof = crate::work_orders::ReporterProof::None;
+        take_step(conn, app, Some(&staff.actor), &proof, &row.id, change).map(|_| ())
+    }
+}
+
 async fn act(
     state: State,
     staff: Staff,
@@ -595,18 +606,7 @@ async fn assign(
             step: "派单",
             flash,
         },
-        move |conn, app, staff, row| {
-            let proof = crate::work_orders::ReporterProof::None;
-            take_step(
-                conn,
-                app,
-                Some(&staff.actor),
-                &proof,
-                &row.id,
-                Change::Assign(request),
-            )
-            .map(|_| ())
-        },
+        supervisor_step(Change::Assign(request)),
     )
     .await
 }
@@ -649,18 +649,7 @@ async fn reject(
             step: "驳回",
             flash,
         },
-        move |conn, app, staff, row| {
-            let proof = crate::work_orders::ReporterProof::None;
-            take_step(
-                conn,
-                app,
-                Some(&staff.actor),
-                &proof,
-                &row.id,
-                Change::Reject(request),
-            )
-            .map(|_| ())
-        },
+        supervisor_step(Change::Reject(request)),
     )
     .await
 }
