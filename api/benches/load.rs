@@ -219,6 +219,7 @@ fn seed(town: &Town, rows: u64) -> Duration {
                 reviewed_by: None,
                 reviewed_at: None,
                 review_reason: None,
+                session_id: None,
             });
             if batch.len() == 10_000 {
                 conn.write(|conn| checkins::insert_many(conn, &batch))

@@ -14,6 +14,7 @@ use minqing_api::db::checkins::{self, CheckinRow, StayRow};
 use minqing_api::db::models::UserRow;
 use minqing_api::db::scoring::{self, RatingRow};
 use minqing_api::db::users;
+use minqing_api::db::work_logs::{self, WorkLogRow};
 use minqing_api::db::work_orders::{self, WorkOrderRow};
 use minqing_e2e::TestDatabase;
 use rand::rngs::StdRng;
@@ -126,6 +127,7 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
             reviewed_by: None,
             reviewed_at: None,
             review_reason: None,
+            session_id: None,
         });
         if batch.len() == 10_000 {
             conn.write(|conn| checkins::insert_many(conn, &batch))
@@ -219,14 +221,45 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
         .collect();
     conn.write(|conn| scoring::insert_ratings(conn, &ratings))
         .unwrap();
+    // 工作日志: each cadre wrote a log on about two days of three last month.
+    let last_day = first_this - Days::days(1);
+    let mut logs = Vec::with_capacity(10_000);
+    let mut logged = 0usize;
+    for (i, cadre) in cadres.iter().enumerate() {
+        for date in last_month.iter_days().take_while(|d| *d <= last_day) {
+            if (i + date.day() as usize).is_multiple_of(3) {
+                continue;
+            }
+            let at = date.and_hms_opt(13, 0, 0).unwrap();
+            logs.push(WorkLogRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                user_id: cadre.id.clone(),
+                org_path: town_path(&towns[i % TOWNS]),
+                log_date: date,
+                content: "走访农户，了解冬季取暖和用水情况，登记工单两件。".into(),
+                created_at: at,
+                updated_at: at,
+            });
+            if logs.len() == 10_000 {
+                logged += logs.len();
+                conn.write(|conn| work_logs::insert_many(conn, &logs))
+                    .unwrap();
+                logs.clear();
+            }
+        }
+    }
+    logged += logs.len();
+    conn.write(|conn| work_logs::insert_many(conn, &logs))
+        .unwrap();
     analyze(&mut conn);
     eprintln!(
-        "{label}: seeded {} cadres, {} check-ins, {} stays, {} work orders, {} ratings in {:.1} s",
+        "{label}: seeded {} cadres, {} check-ins, {} stays, {} work orders, {} ratings, {} work logs in {:.1} s",
         size.cadres,
         size.checkins,
         stays.len(),
         size.orders,
         ratings.len(),
+        logged,
         started.elapsed().as_secs_f64()
     );
 
@@ -254,6 +287,13 @@ async fn run(label: &str, db: TestDatabase, size: &Size) {
         "| {label} | GET /scores/{{id}} (one cadre's breakdown with record ids), 1 client | {} | {} | {} |",
         one.count, ms(one.p50), ms(one.p99)
     );
+}
+
+/// The town's own path: its first village's path without the village.
+fn town_path(town: &support::Town) -> String {
+    let village = &town.villages[0].1;
+    let trimmed = village.trim_end_matches('/');
+    trimmed[..trimmed.rfind('/').map_or(0, |i| i + 1)].to_string()
 }
 
 fn main() {

@@ -23,6 +23,8 @@ pub struct Config {
     pub admin_phone: Option<String>,
     pub admin_password: Option<String>,
     pub db_pool_size: u32,
+    /// The longest a request waits for a database connection before it is answered 503.
+    pub db_wait: std::time::Duration,
     pub access_ttl_secs: i64,
     pub refresh_ttl_days: i64,
     pub log_format: LogFormat,
@@ -32,6 +34,10 @@ pub struct Config {
     pub job_interval: std::time::Duration,
     /// Internal hosts and networks outbound requests (webhooks) may reach; empty: none.
     pub outbound_allow: AllowList,
+    /// Check-in kinds that need a photo in towns without their own list; default none.
+    pub photo_required_kinds: Vec<minqing_protocol::CheckinKind>,
+    /// How long a request's whole body may take to arrive (JSON, photos, forms); 408 after.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
@@ -45,12 +51,15 @@ struct FileConfig {
     admin_phone: Option<String>,
     admin_password: Option<String>,
     db_pool_size: Option<u32>,
+    db_wait_secs: Option<i64>,
     access_ttl_secs: Option<i64>,
     refresh_ttl_days: Option<i64>,
     log_format: Option<LogFormat>,
     timezone: Option<String>,
     job_interval_secs: Option<f64>,
     outbound_allow: Option<String>,
+    photo_required_kinds: Option<String>,
+    body_timeout_secs: Option<i64>,
 }
 
 impl Default for Config {
@@ -63,12 +72,16 @@ impl Default for Config {
             admin_phone: None,
             admin_password: None,
             db_pool_size: 8,
+            db_wait: crate::db::DEFAULT_CONNECTION_WAIT,
             access_ttl_secs: 15 * 60,
             refresh_ttl_days: 30,
             log_format: LogFormat::Text,
             timezone: chrono_tz::Asia::Shanghai,
             job_interval: std::time::Duration::from_secs(60),
             outbound_allow: AllowList::default(),
+            photo_required_kinds: Vec::new(),
+            // A 15 MB photo at 4 Mbit/s; a connection trickling bytes is cut after this.
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -136,8 +149,42 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("MINQING_OUTBOUND_ALLOW: {e}"))?,
             None => defaults.outbound_allow,
         };
+        let body_timeout = match parsed("MINQING_BODY_TIMEOUT_SECS")?.or(file.body_timeout_secs) {
+            Some(secs) if (1..=3600).contains(&secs) => {
+                std::time::Duration::from_secs(secs.unsigned_abs())
+            }
+            Some(_) => anyhow::bail!("MINQING_BODY_TIMEOUT_SECS must be between 1 and 3600"),
+            None => defaults.body_timeout,
+        };
+        let db_wait = match parsed("MINQING_DB_WAIT_SECS")?.or(file.db_wait_secs) {
+            Some(secs) if (1..=120).contains(&secs) => {
+                std::time::Duration::from_secs(secs.unsigned_abs())
+            }
+            Some(_) => anyhow::bail!("MINQING_DB_WAIT_SECS must be between 1 and 120"),
+            None => defaults.db_wait,
+        };
+        let photo_required_kinds = match var("MINQING_PHOTO_REQUIRED_KINDS")
+            .or(file.photo_required_kinds)
+        {
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
+                        anyhow::anyhow!(
+                            "MINQING_PHOTO_REQUIRED_KINDS: {k:?} is not a check-in kind (e.g. night_visit,stay_start)"
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => defaults.photo_required_kinds,
+        };
         Ok(Config {
             timezone,
+            photo_required_kinds,
+            db_wait,
+            body_timeout,
             job_interval,
             outbound_allow,
             database_url: var("DATABASE_URL")
@@ -217,6 +264,38 @@ mod tests {
         let err =
             Config::from_lookup(lookup(&[("MINQING_OUTBOUND_ALLOW", "10.0.0.0/40")])).unwrap_err();
         assert!(err.to_string().contains("MINQING_OUTBOUND_ALLOW"), "{err}");
+        let err = Config::from_lookup(lookup(&[("MINQING_BODY_TIMEOUT_SECS", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("MINQING_BODY_TIMEOUT_SECS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_body_timeout_is_thirty_seconds_unless_set() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.body_timeout.as_secs(), 30);
+        let config = Config::from_lookup(lookup(&[("MINQING_BODY_TIMEOUT_SECS", "12")])).unwrap();
+        assert_eq!(config.body_timeout.as_secs(), 12);
+    }
+
+    #[test]
+    fn photo_required_kinds_are_none_unless_set() {
+        use minqing_protocol::CheckinKind;
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert!(config.photo_required_kinds.is_empty());
+        let config = Config::from_lookup(lookup(&[(
+            "MINQING_PHOTO_REQUIRED_KINDS",
+            "night_visit, stay_start",
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.photo_required_kinds,
+            vec![CheckinKind::NightVisit, CheckinKind::StayStart]
+        );
+        let err =
+            Config::from_lookup(lookup(&[("MINQING_PHOTO_REQUIRED_KINDS", "selfie")])).unwrap_err();
+        assert!(err.to_string().contains("selfie"), "{err}");
     }
 
     #[test]

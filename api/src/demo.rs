@@ -3,7 +3,10 @@
 //! scores closed. Loaded by `minqing serve --demo`; loading twice changes nothing.
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
-use minqing_protocol::{CadreCategory, CheckinKind, NewCheckin, OrgUnitKind, Role};
+use minqing_protocol::{
+    CadreCategory, CheckinKind, NewCheckin, NewSession, OrgUnitKind, Role, SessionKind,
+    SessionUpdate, VillagersPresent,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -11,11 +14,13 @@ use serde_json::json;
 use crate::auth::password::hash_password;
 use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
-use crate::db::models::{enum_text, OrgUnitRow, UserRow};
+use crate::db::models::{enum_text, parse_enum, OrgUnitRow, UserRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
 use crate::db::scoring::{self, AdjustmentRow, RatingRow};
+use crate::db::work_logs::{self, WorkLogRow};
 use crate::db::work_orders::{self, EventRow, WorkOrderRow};
 use crate::db::{new_id, users, Db, DbConn};
+use crate::domain::access::Actor;
 use crate::domain::boundary::parse_boundary;
 use crate::domain::checkin::CheckinRules;
 use crate::domain::org::child_path;
@@ -25,6 +30,7 @@ use crate::domain::work_order::order_code;
 use crate::domain::workdays::{due_at, DueSpec, WorkCalendar};
 use crate::error::ApiResult;
 use crate::http::checkins::{record_checkin, Recorder};
+use crate::night_sessions;
 use crate::villages::BoundaryCache;
 
 pub const DEMO_PASSWORD: &str = "minqing-demo";
@@ -132,6 +138,7 @@ pub fn load(db: &Db, timezone: chrono_tz::Tz) -> anyhow::Result<Vec<String>> {
         conn.write(|conn| {
             build(conn, &password_hash)?;
             nights_of_work(conn, timezone)?;
+            sessions_and_logs(conn, timezone)?;
             people_s_cases(conn, timezone)?;
             performance(conn, timezone)
         })
@@ -170,6 +177,7 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
             max_lat: None,
             created_at: now,
             updated_at: now,
+            photo_required_kinds: None,
         };
         org::insert(conn, &row)?;
         if let Some(value) = boundary {
@@ -196,13 +204,14 @@ fn build(conn: &mut DbConn, password_hash: &str) -> ApiResult<()> {
         None,
         None,
     )?;
+    // The town hall of 青山镇, where its 夜学 are held.
     add(
         conn,
         "青山镇",
         OrgUnitKind::Town,
         "DEMO-QS",
         Some(DEMO_COUNTY_CODE),
-        None,
+        Some(json!({"center": {"lat": TOWN_HALL.0, "lon": TOWN_HALL.1}, "radius_m": 300.0})),
     )?;
     add(
         conn,
@@ -332,15 +341,10 @@ fn nights_of_work(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
             else {
                 continue;
             };
-            let mut work = vec![(CheckinKind::WorkLog, 1, 9, rng.random_range(0..50))];
+            // 夜学 and 夜议 are group sessions (see `sessions_and_logs`), logs are written.
+            let mut work = Vec::new();
             if rng.random_bool(0.7) {
                 work.push((CheckinKind::NightVisit, 0, 19, rng.random_range(0..59)));
-            }
-            if rng.random_bool(0.25) {
-                work.push((CheckinKind::NightStudy, 0, 20, rng.random_range(0..59)));
-            }
-            if rng.random_bool(0.15) {
-                work.push((CheckinKind::NightDiscussion, 0, 20, rng.random_range(0..59)));
             }
             if rng.random_bool(0.1) {
                 work.push((CheckinKind::NightHelp, 0, 21, rng.random_range(0..59)));
@@ -370,7 +374,8 @@ fn nights_of_work(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
                 let request = NewCheckin {
                     id: uuid::Uuid::new_v4().to_string(),
                     kind,
-                    village_id: village.clone(),
+                    village_id: Some(village.clone()),
+                    session_id: None,
                     lat: lat + dlat,
                     lon: lon + rng.random_range(-0.002..0.002),
                     crs: None,
@@ -394,6 +399,238 @@ fn nights_of_work(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Where 青山镇's town hall stands (its 夜学 are held there).
+const TOWN_HALL: (f64, f64) = (29.085, 119.668);
+
+/// The signed-in form of a demo user, as the services expect it.
+fn demo_actor(conn: &mut DbConn, phone: &str) -> ApiResult<Option<Actor>> {
+    let Some(user) = users::find_by_phone(conn, phone)? else {
+        return Ok(None);
+    };
+    let path = users::find_with_path(conn, &user.id)?.and_then(|(_, p)| p);
+    Ok(Some(Actor {
+        role: parse_enum(&user.role)?,
+        org_unit_id: user.org_unit_id,
+        org_path: path,
+        user_id: user.id,
+    }))
+}
+
+const DEMO_LOGS: &[&str] = &[
+    "上午在镇里参加安全生产例会，下午到溪口村走访困难户两户，登记取暖需求。",
+    "到竹林村查看村道修缮进度，与施工方核对工期，督促年底前完成路面硬化。",
+    "整理本周民情工单，电话回访三位反映问题的村民，两件已办结，一件仍在协调。",
+    "参加镇夜学，学习基层治理文件；会后与村干部商量下周入户走访安排。",
+    "陪同县农业农村局到石桥村调研冬季种植情况，收集农户对技术培训的意见。",
+];
+
+/// 夜学 at the town hall each week, organised by the town's supervisor and attended by its
+/// cadres; 夜议 in the villages with villagers; a 工作日志 on most days, some commented by
+/// the supervisor or the leadership. Through the same services as the API, so the flags,
+/// counts and the missing-minutes rule are real: the latest study still waits for minutes,
+/// one earlier study never got them.
+fn sessions_and_logs(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
+    let rules = CheckinRules {
+        timezone,
+        ..CheckinRules::default()
+    };
+    let boundaries = BoundaryCache::default();
+    let mut rng = StdRng::seed_from_u64(14);
+    let today = Utc::now().with_timezone(&timezone).date_naive();
+    let (Some(supervisor), Some(leader)) = (
+        demo_actor(conn, "13900000001")?,
+        demo_actor(conn, "13900000013")?,
+    ) else {
+        return Ok(());
+    };
+    let mut town_cadres = Vec::new();
+    for phone in ["13900000011", "13900000012", "13900000013"] {
+        town_cadres.extend(demo_actor(conn, phone)?);
+    }
+    let Some(xikou) = org::find_village_by_code(conn, "xikou")? else {
+        return Ok(());
+    };
+    let studies = [25, 18, 11, 4, 1];
+    for (n, days_back) in studies.into_iter().enumerate() {
+        let night = today - Duration::days(days_back);
+        let Some(starts_at) = local(timezone, night, 19, 30) else {
+            continue;
+        };
+        let topic = [
+            "学习乡村振兴政策",
+            "学习基层治理文件",
+            "冬季防火安全部署",
+            "学习信访工作条例",
+            "年终考核工作部署",
+        ][n];
+        let session = night_sessions::open(
+            conn,
+            &supervisor,
+            &NewSession {
+                kind: SessionKind::NightStudy,
+                // The supervisor's unit is the town: its hall.
+                place_id: supervisor.org_unit_id.clone().unwrap_or_default(),
+                topic: topic.into(),
+                starts_at,
+            },
+            starts_at - Duration::hours(2),
+            &rules,
+        )?;
+        for (i, cadre) in town_cadres.iter().enumerate() {
+            // Now and then a cadre checks in from home, 2 km away.
+            let far = rng.random_range(0..8) == 0;
+            let request = NewCheckin {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: CheckinKind::NightStudy,
+                village_id: None,
+                session_id: Some(session.id.clone()),
+                lat: TOWN_HALL.0
+                    + if far {
+                        0.02
+                    } else {
+                        rng.random_range(-0.0008..0.0008)
+                    },
+                lon: TOWN_HALL.1 + rng.random_range(-0.0008..0.0008),
+                crs: None,
+                accuracy_m: rng.random_range(5.0..30.0),
+                recorded_at: starts_at + Duration::minutes(5 + i as i64),
+                device_id: Some("demo-phone".into()),
+                mock_location: None,
+                note: None,
+                household: None,
+                photo_ids: None,
+            };
+            let rec = Recorder {
+                rules: &rules,
+                boundaries: &boundaries,
+                now: request.recorded_at + Duration::minutes(2),
+            };
+            record_checkin(conn, &rec, &cadre.user_id, &request)?;
+        }
+        // The latest study still has a day for its minutes; the one before last got none.
+        if n + 2 != studies.len() && n + 1 != studies.len() {
+            night_sessions::amend(
+                conn,
+                &supervisor,
+                &session.id,
+                &SessionUpdate {
+                    minutes: Some(format!(
+                        "{topic}：传达上级文件精神，各村汇报本周工作，布置下周入户走访。"
+                    )),
+                    photo_ids: None,
+                    villagers_present: None,
+                },
+                starts_at + Duration::hours(15),
+                &rules,
+            )?;
+        }
+    }
+    // A 夜议 in 溪口村 each fortnight, held by 李明 with the villagers.
+    if let Some(li) = town_cadres.first() {
+        for days_back in [20, 6] {
+            let night = today - Duration::days(days_back);
+            let Some(starts_at) = local(timezone, night, 19, 0) else {
+                continue;
+            };
+            let session = night_sessions::open(
+                conn,
+                li,
+                &NewSession {
+                    kind: SessionKind::NightDiscussion,
+                    place_id: xikou.id.clone(),
+                    topic: "村道修缮与路灯安装议事".into(),
+                    starts_at,
+                },
+                starts_at - Duration::hours(3),
+                &rules,
+            )?;
+            let (lat, lon) = (29.080, 119.650);
+            let request = NewCheckin {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: CheckinKind::NightDiscussion,
+                village_id: None,
+                session_id: Some(session.id.clone()),
+                lat: lat + rng.random_range(-0.001..0.001),
+                lon: lon + rng.random_range(-0.001..0.001),
+                crs: None,
+                accuracy_m: 12.0,
+                recorded_at: starts_at + Duration::minutes(3),
+                device_id: Some("demo-phone".into()),
+                mock_location: None,
+                note: None,
+                household: None,
+                photo_ids: None,
+            };
+            let rec = Recorder {
+                rules: &rules,
+                boundaries: &boundaries,
+                now: request.recorded_at + Duration::minutes(2),
+            };
+            record_checkin(conn, &rec, &li.user_id, &request)?;
+            night_sessions::amend(
+                conn,
+                li,
+                &session.id,
+                &SessionUpdate {
+                    minutes: Some(
+                        "议定村道分三段修缮，由村民代表监督施工；路灯安装位置张榜公示后再定。"
+                            .into(),
+                    ),
+                    photo_ids: None,
+                    villagers_present: Some(VillagersPresent {
+                        names: vec!["赵大爷".into(), "钱大伯".into(), "孙阿姨".into()],
+                        count: 17,
+                    }),
+                },
+                starts_at + Duration::hours(3),
+                &rules,
+            )?;
+        }
+    }
+    // The logs: most days of the last four weeks, written in the evening of their day.
+    for cadre in &town_cadres {
+        let Some(path) = cadre.org_path.clone() else {
+            continue;
+        };
+        for days_back in 1..=28 {
+            if rng.random_range(0..6) == 0 {
+                continue;
+            }
+            let date = today - Duration::days(days_back);
+            let Some(written) = local(timezone, date, 21, rng.random_range(0..59)) else {
+                continue;
+            };
+            let row = WorkLogRow {
+                id: new_id(),
+                user_id: cadre.user_id.clone(),
+                org_path: path.clone(),
+                log_date: date,
+                content: DEMO_LOGS[rng.random_range(0..DEMO_LOGS.len())].into(),
+                created_at: written.naive_utc(),
+                updated_at: written.naive_utc(),
+            };
+            work_logs::insert(conn, &row, &[])?;
+            let reader = if cadre.user_id == leader.user_id {
+                &supervisor
+            } else {
+                &leader
+            };
+            if days_back % 5 == 0 {
+                crate::work_logs::comment(
+                    conn,
+                    reader,
+                    &row.id,
+                    "已阅。走访情况记录清楚，请跟进群众反映的问题。",
+                    written + Duration::hours(12),
+                )?;
+            }
+        }
+    }
+    // The study left without minutes is past its deadline: its attendance goes to review.
+    night_sessions::mark_overdue(conn, Utc::now(), &rules)?;
     Ok(())
 }
 

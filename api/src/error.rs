@@ -23,6 +23,12 @@ pub enum ApiError {
     /// No route matches the path and method; distinct from a missing record so clients can tell.
     #[error("no such route")]
     NoSuchRoute,
+    /// The path exists but not for this method; `allow` lists those it takes (`GET, POST`).
+    #[error("this path does not take this method; it takes {allow}")]
+    MethodNotAllowed { allow: String },
+    /// The body did not arrive within the configured time.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -33,6 +39,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The disk (or photo store) has no room left: nothing was stored.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -54,11 +63,14 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::NoSuchRoute => "no-such-route",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::InsufficientStorage(_) => "insufficient-storage",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -96,6 +108,10 @@ impl ApiError {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// When a client should try again after a 503: a lost database usually comes back within
+/// seconds (a restart, a failover).
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -104,11 +120,14 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NoSuchRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,8 +142,18 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
+            }
             ApiError::Unauthenticated(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            // The rest of a late body is not worth waiting for: the connection ends here.
+            ApiError::RequestTimeout(_) => {
+                response.force_close();
             }
             _ => {}
         }
@@ -139,6 +168,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => ApiError::NotFound("not found".into()),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::Conflict("a record with the same unique value already exists".into())
+            }
+            // The database went away under the connection: the server's state, not a bug.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                tracing::warn!(error = %info.message(), "the database connection was lost");
+                ApiError::Unavailable(
+                    "the database is not available right now; retry shortly".into(),
+                )
             }
             other => ApiError::Internal(other.into()),
         }

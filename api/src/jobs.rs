@@ -1,6 +1,7 @@
 //! Background jobs, run by every server every `MINQING_JOB_INTERVAL_SECS`: reminders before
 //! a deadline, escalation once an order is overdue, closing resolved orders nobody rated,
-//! and delivering queued webhook events. Each alert is recorded once per order and
+//! delivering queued webhook events, and sending the attendance of 夜学 / 夜议 sessions left
+//! without minutes to review. Each alert is recorded once per order and
 //! deadline, so several servers running the same jobs raise it once.
 
 use std::time::Duration;
@@ -48,6 +49,11 @@ async fn tick(state: &State, client: &Outbound) -> ApiResult<()> {
     state
         .db
         .run(move |conn| conn.write(|conn| watch_deadlines(conn, now, tz)))
+        .await?;
+    let rules = state.rules.clone();
+    state
+        .db
+        .run(move |conn| crate::night_sessions::mark_overdue(conn, now, &rules))
         .await?;
     deliver(state, client, now).await
 }

@@ -1,10 +1,12 @@
 //! `minqing`: the server and its administration commands.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use minqing_api::config::Config;
 use minqing_api::db::Db;
 use minqing_api::startup::{create_admin, Application};
-use minqing_api::{demo, telemetry};
+use minqing_api::{backup, demo, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +31,16 @@ enum Command {
     Migrate,
     /// Loads the demo county and exits.
     Demo,
+    /// Copies the database (SQLite: an online snapshot; PostgreSQL: prints the pg_dump line)
+    /// and the photo store into DIR, a new directory.
+    Backup { dir: std::path::PathBuf },
+    /// Puts a backup made by `minqing backup` back (stop the server first).
+    Restore {
+        dir: std::path::PathBuf,
+        /// Replaces an existing SQLite database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -50,7 +62,28 @@ enum AdminCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// A failure to start or serve (port taken, database unreachable, bad setting) is said in
+/// one plain line on stderr, with its causes, and the exit status is 1: no backtrace, which
+/// says nothing to whoever runs the server and clutters the journal.
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("minqing: {}", one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes (`binding 0.0.0.0:80: Permission denied`) on a single line.
+fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
@@ -66,6 +99,16 @@ fn main() -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url, 1)?;
             db.migrate()?;
             print_demo_logins(&demo::load(&db, config.timezone)?);
+            Ok(())
+        }
+        Command::Backup { dir } => {
+            let done = backup::backup(&config.database_url, &config.data_dir, &dir)?;
+            report(&done, "backed up");
+            Ok(())
+        }
+        Command::Restore { dir, force } => {
+            let done = backup::restore(&config.database_url, &config.data_dir, &dir, force)?;
+            report(&done, "restored");
             Ok(())
         }
         Command::Admin {
@@ -107,6 +150,16 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn report(done: &backup::Copied, what: &str) {
+    if let Some(path) = &done.database {
+        println!("{what} the database: {}", path.display());
+    }
+    if let Some(command) = &done.command {
+        println!("PostgreSQL: run `{command}` for the database");
+    }
+    println!("{what} {} photo file(s)", done.photos);
 }
 
 fn print_demo_logins(logins: &[String]) {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use minqing_protocol::{RecordAction, RecordEvent, RecordStatus, ScoringRecord};
 
+use crate::audit::{self, Audited};
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::scoring::{self as store, RecordEventRow, RecordRow};
 use crate::db::{media, new_id, users, DbConn};
@@ -217,6 +218,14 @@ pub fn rectify(
             evidence: Some(evidence.clone()),
             photo_ids: Some(photos),
         };
+        audit::record(
+            conn,
+            &actor.user_id,
+            Audited::RecordRectified,
+            Some(&row.id),
+            None,
+            now,
+        )?;
         take_step(conn, &row, to, event)
     })
 }
@@ -262,6 +271,15 @@ pub fn verify(
             evidence: None,
             photo_ids: None,
         };
+        let detail = serde_json::json!({"approve": approve, "owner": row.user_id});
+        audit::record(
+            conn,
+            &actor.user_id,
+            Audited::RecordVerified,
+            Some(&row.id),
+            Some(detail),
+            now,
+        )?;
         take_step(conn, &row, to, event)
     })
 }

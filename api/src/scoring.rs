@@ -676,6 +676,16 @@ pub fn close_period(
     closure.scores = u32::try_from(snapshots.len()).unwrap_or(u32::MAX);
     store::insert_snapshots(conn, &snapshots)?;
     store::insert_records(conn, &records)?;
+    let detail = serde_json::json!({"scores": closure.scores,
+        "achievement_records": closure.achievement_records, "problem_records": closure.problem_records});
+    crate::audit::record(
+        conn,
+        closed_by,
+        crate::audit::Audited::PeriodClosed,
+        Some(&key),
+        Some(detail),
+        now,
+    )?;
     Ok(closure)
 }
 

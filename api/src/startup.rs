@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use anyhow::Context;
 use chrono::Utc;
@@ -21,8 +22,9 @@ use crate::db::models::{enum_text, UserRow};
 use crate::db::{new_id, settings, users, Db};
 use crate::domain::checkin::CheckinRules;
 use crate::domain::people::Phone;
-use crate::http::{self, ApiDoc, AppState};
+use crate::http::{self, middleware, ApiDoc, AppState};
 use crate::media::store::LocalDisk;
+use crate::telemetry::RedactedSpans;
 use crate::villages::BoundaryCache;
 
 pub struct Application {
@@ -36,7 +38,7 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database, prepares secrets and the first admin, binds the port.
     pub fn build(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url, config.db_pool_size)?;
+        let db = Db::connect_waiting(&config.database_url, config.db_pool_size, config.db_wait)?;
         db.migrate()?;
         crate::db::compliance::keep_daily_counts_in(&mut db.conn()?, config.timezone)?;
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -56,6 +58,7 @@ impl Application {
             actors: ActorCache::default(),
             rules: CheckinRules {
                 timezone: config.timezone,
+                photo_required_kinds: config.photo_required_kinds.clone(),
                 ..CheckinRules::default()
             },
             boundaries: BoundaryCache::default(),
@@ -68,16 +71,21 @@ impl Application {
         });
         tokio::spawn(crate::jobs::run(state.clone()));
         let server = HttpServer::new(move || {
-            let (app, doc) = App::new()
+            let (app, mut doc) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .service(utoipa_actix_web::scope("/api/v1").configure(http::routes))
                 .split_for_parts();
+            http::contract::complete(&mut doc);
+            let known_routes = web::Data::new(middleware::KnownRoutes::new(&doc));
             app.app_data(state.clone())
                 .app_data(web::Data::new(doc))
+                .app_data(known_routes)
                 .app_data(http::query_config())
                 .configure(crate::pages::routes)
-                .default_service(web::to(crate::pages::not_found))
+                .default_service(web::to(middleware::no_route))
+                .wrap(from_fn(middleware::body_deadline))
+                .wrap(from_fn(middleware::security_headers))
                 .wrap_fn(|req, srv| {
                     let request_id = req.extensions().get::<RequestId>().copied();
                     let response = srv.call(req);
@@ -93,7 +101,8 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(middleware::access_log))
+                .wrap(TracingLogger::<RedactedSpans>::new())
         })
         .listen(listener)?
         // In-flight requests get this long to finish on SIGTERM/SIGINT.
@@ -148,7 +157,7 @@ fn ensure_admin(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
         Some(p) => (p.clone(), false),
         None => (random_secret()[..16].to_string(), true),
     };
-    crate::domain::people::check_password(&password)
+    crate::domain::people::check_password(&password, Some(phone.as_str()))
         .map_err(|e| anyhow::anyhow!("MINQING_ADMIN_PASSWORD {}", e.message))?;
     create_admin(db, phone.as_str(), "管理员", &password)?;
     Ok(generated.then(|| {
@@ -162,7 +171,7 @@ fn ensure_admin(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
 /// Creates an admin directly (CLI and first start): admins belong to no org unit.
 pub fn create_admin(db: &Db, phone: &str, name: &str, password: &str) -> anyhow::Result<String> {
     let phone = Phone::parse(phone).map_err(|e| anyhow::anyhow!("phone {}", e.message))?;
-    crate::domain::people::check_password(password)
+    crate::domain::people::check_password(password, Some(phone.as_str()))
         .map_err(|e| anyhow::anyhow!("password {}", e.message))?;
     let now = Utc::now().naive_utc();
     let row = UserRow {

@@ -19,9 +19,10 @@ use crate::db::{media, new_id, org, users, webhooks, DbConn};
 use crate::domain::access::{authorize, order_parties, Action, Actor};
 use crate::domain::checkin::distance_m;
 use crate::domain::coords::LatLon;
-use crate::domain::intake::parse_new_order;
+use crate::domain::intake::{parse_new_order, ValidOrder};
 use crate::domain::work_order::{
-    initial_status, is_overdue, next_status, order_code, parse_score, Party, Refusal, Step,
+    initial_status, is_overdue, may_write_internal_note, next_status, order_code, parse_score,
+    reporter_sees, Party, Refusal, Step, INTERNAL_NOTE,
 };
 use crate::domain::workdays::{deadline_notice, due_at, DueSpec, WorkCalendar};
 use crate::domain::Invalid;
@@ -126,182 +127,203 @@ pub async fn file_order(
     state
         .db
         .run(move |conn| {
-            conn.write(|conn| {
-                if let Some(id) = &valid.id {
-                    if let Some(existing) = work_orders::find(conn, id)? {
-                        let same = existing.request_hash.as_deref() == Some(request_hash.as_str())
-                            && existing.created_by == actor.as_ref().map(|a| a.user_id.clone());
-                        if !same {
-                            return Err(ApiError::Conflict(
-                                "another work order was filed with this id".into(),
-                            ));
-                        }
-                        let category = categories::find(conn, &existing.category)?;
-                        return Ok((
-                            WorkOrderCreated {
-                                id: existing.id,
-                                code: existing.code,
-                                status: parse_enum(&existing.status)?,
-                                // Neither is stored in the clear; a retry does not get them again.
-                                tracking_token: String::new(),
-                                query_code: String::new(),
-                                deadline_notice: deadline_notice(
-                                    category
-                                        .map_or(0, |c| c.default_due_working_days.max(0) as u32),
-                                ),
-                            },
-                            false,
-                        ));
-                    }
-                }
-                let category = categories::find(conn, &valid.category)?
-                    .filter(|c| c.active)
-                    .ok_or_else(|| ApiError::invalid("category", "no such category"))?;
-                let village = org::find(conn, &valid.village_id)?
-                    .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
-                    .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
-                if let Some(a) = &actor {
-                    if a.role == Role::Villager
-                        && a.org_unit_id.as_deref() != Some(village.id.as_str())
-                    {
-                        return Err(ApiError::invalid(
-                            "village_id",
-                            "villagers report issues of their own village",
-                        ));
-                    }
-                }
-                own_photos(
-                    conn,
-                    actor.as_ref().map(|a| a.user_id.as_str()),
-                    &valid.photo_ids,
-                )?;
-                let mut photos = valid.photo_ids.clone();
-                let mut vouched: Vec<String> = Vec::new();
-                for id in vouched_photo_ids {
-                    if !photos.contains(&id) && !vouched.contains(&id) {
-                        vouched.push(id);
-                    }
-                }
-                if !vouched.is_empty() {
-                    let found = media::find_many(conn, &vouched)?;
-                    let anonymous = vouched
-                        .iter()
-                        .all(|id| found.iter().any(|m| &m.id == id && m.uploader_id.is_none()));
-                    if !anonymous {
-                        // The caller's own mistake, never the reporter's.
-                        return Err(ApiError::Internal(anyhow::anyhow!(
-                            "vouched photos {vouched:?} are not all anonymous uploads"
-                        )));
-                    }
-                    photos.extend(vouched);
-                }
-                let local_date = now.with_timezone(&tz).date_naive();
-                let seq = work_orders::next_in_sequence(conn, &format!("order-code-{local_date}"))?;
-                let token = random_secret();
-                let query_code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-                let status = initial_status(valid.resolved_on_spot);
-                let (reporter_name, reporter_phone) = match (&actor, valid.source) {
-                    (Some(a), WorkOrderSource::Villager) => {
-                        let me = users::find_with_path(conn, &a.user_id)?.map(|(u, _)| u);
-                        (
-                            valid
-                                .reporter_name
-                                .clone()
-                                .or(me.as_ref().map(|u| u.name.clone())),
-                            me.map(|u| u.phone),
-                        )
-                    }
-                    _ => (
-                        valid.reporter_name.clone(),
-                        valid.reporter_phone.clone().map(|p| p.into_string()),
-                    ),
-                };
-                let row = WorkOrderRow {
-                    id: valid.id.clone().unwrap_or_else(new_id),
-                    code: order_code(local_date, u32::try_from(seq).unwrap_or(u32::MAX)),
-                    tracking_token_hash: hash_refresh_token(&token),
-                    category: category.code.clone(),
-                    title: valid.title.clone(),
-                    description: valid.description.clone(),
-                    village_id: village.id.clone(),
-                    org_path: village.path.clone(),
-                    lat: valid.position.map(|p| p.0),
-                    lon: valid.position.map(|p| p.1),
-                    address: valid.address.clone(),
-                    source: enum_text(&valid.source),
-                    reporter_id: actor
-                        .as_ref()
-                        .filter(|a| a.role == Role::Villager)
-                        .map(|a| a.user_id.clone()),
-                    reporter_name,
-                    reporter_phone,
-                    created_by: actor.as_ref().map(|a| a.user_id.clone()),
-                    status: enum_text(&status),
-                    resolved_on_spot: valid.resolved_on_spot,
-                    unit_id: None,
-                    assignee_id: None,
-                    commitment: None,
-                    assigned_at: None,
-                    accepted_at: None,
-                    due_at: None,
-                    original_due_at: None,
-                    first_resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
-                    resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
-                    rating: None,
-                    rated_at: None,
-                    reopen_count: 0,
-                    request_hash: valid.id.as_ref().map(|_| request_hash.clone()),
-                    created_at: now.naive_utc(),
-                };
-                work_orders::insert(conn, &row, &photos, tz)?;
-                work_orders::set_query_code_hash(
-                    conn,
-                    &row.id,
-                    &hash_query_code(&row.id, &query_code),
-                )?;
-                work_orders::add_event(
-                    conn,
-                    &event(
-                        &row.id,
-                        now,
-                        actor.as_ref(),
-                        "submitted",
-                        None,
-                        None,
-                        &photos,
-                    ),
-                )?;
-                webhooks::publish(conn, "created", &row, now)?;
-                if valid.resolved_on_spot {
-                    work_orders::add_event(
+            let file = |conn: &mut DbConn| {
+                conn.write(|conn| {
+                    file_in(
                         conn,
-                        &event(
-                            &row.id,
-                            now,
-                            actor.as_ref(),
-                            "resolved_on_spot",
-                            valid.resolution_note.clone(),
-                            None,
-                            &[],
-                        ),
-                    )?;
-                }
-                Ok((
-                    WorkOrderCreated {
-                        id: row.id,
-                        code: row.code,
-                        status,
-                        tracking_token: token,
-                        query_code,
-                        deadline_notice: deadline_notice(
-                            category.default_due_working_days.max(0) as u32
-                        ),
-                    },
-                    true,
-                ))
-            })
+                        &valid,
+                        &actor,
+                        &request_hash,
+                        &vouched_photo_ids,
+                        now,
+                        tz,
+                    )
+                })
+            };
+            // Identical retries racing each other (a phone resending while the first is still
+            // in flight): the losers' inserts break the unique id, and the second attempt finds
+            // the winner's order and answers it like any retry. Another body is still 409.
+            match file(conn) {
+                Err(ApiError::Conflict(_)) => file(conn),
+                other => other,
+            }
         })
         .await
+}
+
+/// One attempt at filing `valid`, in one transaction (see [`file_order`]).
+fn file_in(
+    conn: &mut DbConn,
+    valid: &ValidOrder,
+    actor: &Option<Actor>,
+    request_hash: &str,
+    vouched_photo_ids: &[String],
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> ApiResult<(WorkOrderCreated, bool)> {
+    if let Some(id) = &valid.id {
+        if let Some(existing) = work_orders::find(conn, id)? {
+            let same = existing.request_hash.as_deref() == Some(request_hash)
+                && existing.created_by == actor.as_ref().map(|a| a.user_id.clone());
+            if !same {
+                return Err(ApiError::Conflict(
+                    "another work order was filed with this id".into(),
+                ));
+            }
+            let category = categories::find(conn, &existing.category)?;
+            return Ok((
+                WorkOrderCreated {
+                    id: existing.id,
+                    code: existing.code,
+                    status: parse_enum(&existing.status)?,
+                    // Neither is stored in the clear; a retry does not get them again.
+                    tracking_token: String::new(),
+                    query_code: String::new(),
+                    deadline_notice: deadline_notice(
+                        category.map_or(0, |c| c.default_due_working_days.max(0) as u32),
+                    ),
+                },
+                false,
+            ));
+        }
+    }
+    let category = categories::find(conn, &valid.category)?
+        .filter(|c| c.active)
+        .ok_or_else(|| ApiError::invalid("category", "no such category"))?;
+    let village = org::find(conn, &valid.village_id)?
+        .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
+        .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
+    if let Some(a) = &actor {
+        if a.role == Role::Villager && a.org_unit_id.as_deref() != Some(village.id.as_str()) {
+            return Err(ApiError::invalid(
+                "village_id",
+                "villagers report issues of their own village",
+            ));
+        }
+    }
+    own_photos(
+        conn,
+        actor.as_ref().map(|a| a.user_id.as_str()),
+        &valid.photo_ids,
+    )?;
+    let mut photos = valid.photo_ids.clone();
+    let mut vouched: Vec<String> = Vec::new();
+    for id in vouched_photo_ids {
+        if !photos.contains(id) && !vouched.contains(id) {
+            vouched.push(id.clone());
+        }
+    }
+    if !vouched.is_empty() {
+        let found = media::find_many(conn, &vouched)?;
+        let anonymous = vouched
+            .iter()
+            .all(|id| found.iter().any(|m| &m.id == id && m.uploader_id.is_none()));
+        if !anonymous {
+            // The caller's own mistake, never the reporter's.
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "vouched photos {vouched:?} are not all anonymous uploads"
+            )));
+        }
+        photos.extend(vouched);
+    }
+    let local_date = now.with_timezone(&tz).date_naive();
+    let seq = work_orders::next_in_sequence(conn, &format!("order-code-{local_date}"))?;
+    let token = random_secret();
+    let query_code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+    let status = initial_status(valid.resolved_on_spot);
+    let (reporter_name, reporter_phone) = match (&actor, valid.source) {
+        (Some(a), WorkOrderSource::Villager) => {
+            let me = users::find_with_path(conn, &a.user_id)?.map(|(u, _)| u);
+            (
+                valid
+                    .reporter_name
+                    .clone()
+                    .or(me.as_ref().map(|u| u.name.clone())),
+                me.map(|u| u.phone),
+            )
+        }
+        _ => (
+            valid.reporter_name.clone(),
+            valid.reporter_phone.clone().map(|p| p.into_string()),
+        ),
+    };
+    let row = WorkOrderRow {
+        id: valid.id.clone().unwrap_or_else(new_id),
+        code: order_code(local_date, u32::try_from(seq).unwrap_or(u32::MAX)),
+        tracking_token_hash: hash_refresh_token(&token),
+        category: category.code.clone(),
+        title: valid.title.clone(),
+        description: valid.description.clone(),
+        village_id: village.id.clone(),
+        org_path: village.path.clone(),
+        lat: valid.position.map(|p| p.0),
+        lon: valid.position.map(|p| p.1),
+        address: valid.address.clone(),
+        source: enum_text(&valid.source),
+        reporter_id: actor
+            .as_ref()
+            .filter(|a| a.role == Role::Villager)
+            .map(|a| a.user_id.clone()),
+        reporter_name,
+        reporter_phone,
+        created_by: actor.as_ref().map(|a| a.user_id.clone()),
+        status: enum_text(&status),
+        resolved_on_spot: valid.resolved_on_spot,
+        unit_id: None,
+        assignee_id: None,
+        commitment: None,
+        assigned_at: None,
+        accepted_at: None,
+        due_at: None,
+        original_due_at: None,
+        first_resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
+        resolved_at: valid.resolved_on_spot.then(|| now.naive_utc()),
+        rating: None,
+        rated_at: None,
+        reopen_count: 0,
+        request_hash: valid.id.as_ref().map(|_| request_hash.to_string()),
+        created_at: now.naive_utc(),
+    };
+    work_orders::insert(conn, &row, &photos, tz)?;
+    work_orders::set_query_code_hash(conn, &row.id, &hash_query_code(&row.id, &query_code))?;
+    work_orders::add_event(
+        conn,
+        &event(
+            &row.id,
+            now,
+            actor.as_ref(),
+            "submitted",
+            None,
+            None,
+            &photos,
+        ),
+    )?;
+    webhooks::publish(conn, "created", &row, now)?;
+    if valid.resolved_on_spot {
+        work_orders::add_event(
+            conn,
+            &event(
+                &row.id,
+                now,
+                actor.as_ref(),
+                "resolved_on_spot",
+                valid.resolution_note.clone(),
+                None,
+                &[],
+            ),
+        )?;
+    }
+    Ok((
+        WorkOrderCreated {
+            id: row.id,
+            code: row.code,
+            status,
+            tracking_token: token,
+            query_code,
+            deadline_notice: deadline_notice(category.default_due_working_days.max(0) as u32),
+        },
+        true,
+    ))
 }
 
 /// The order with `code` (`MQ-20261202-0001`, any case) if `query_code` is its 查询码.
@@ -525,6 +547,41 @@ pub fn take_step(
     })
 }
 
+/// Adds a staff member's internal note to order `id` (its supervisors and assigned unit may;
+/// anyone else gets 404, a reporter 403). The status does not change and no webhook fires:
+/// the note is a working record, never shown to the reporter (see [`track_view`]).
+pub fn add_internal_note(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    note: &str,
+) -> ApiResult<EventRow> {
+    let note = required_note("note", note)?;
+    conn.write(|conn| {
+        let row = work_orders::find(conn, id)?.ok_or_else(|| ApiError::not_found("work order"))?;
+        let parties = order_parties(actor, &row.facts());
+        if parties.is_empty() {
+            return Err(ApiError::not_found("work order"));
+        }
+        if !may_write_internal_note(&parties) {
+            return Err(ApiError::Forbidden(
+                "only the order's supervisors and assigned unit write internal notes".into(),
+            ));
+        }
+        let entry = event(
+            &row.id,
+            Utc::now(),
+            Some(actor),
+            INTERNAL_NOTE,
+            Some(note),
+            None,
+            &[],
+        );
+        work_orders::add_event(conn, &entry)?;
+        Ok(entry)
+    })
+}
+
 /// The reporter rates order `id` 0–100 (60 or more closes it, less reopens it with a fresh
 /// deadline), once the caller has checked their 查询码 or token (`order_by_query_code`).
 pub fn rate_as_reporter(
@@ -731,6 +788,8 @@ pub fn track_view(conn: &mut DbConn, row: &WorkOrderRow) -> ApiResult<TrackView>
         rating: row.rating,
         timeline: events
             .into_iter()
+            // Internal notes are not even listed: that staff wrote one is a working record too.
+            .filter(|e| reporter_sees(&e.kind))
             .map(|e| {
                 let public = is_public(&e);
                 TrackEvent {

@@ -58,10 +58,10 @@ function withLock(name, work) {
   return work();
 }
 
-async function send(method, path, { json, body, type, token, timeout = 30000 } = {}) {
+async function send(method, path, { json, body, type, token, timeout = 30000, blob = false } = {}) {
   // The phone knows it has no network: do not even try (a `true` here may still be wrong).
   if (typeof navigator !== 'undefined' && navigator.onLine === false) throw new OfflineError();
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: blob ? 'image/*' : 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -79,6 +79,7 @@ async function send(method, path, { json, body, type, token, timeout = 30000 } =
   } finally {
     if (timer) clearTimeout(timer);
   }
+  if (blob && res.ok) return res.blob(); // an image: its bytes, not JSON
   let data = null;
   const text = await res.text().catch(() => '');
   if (text) {

@@ -1,15 +1,23 @@
 // 民情·干部: the cadre's phone app. Screens: 登录, home (record buttons, outbox), the record
-// form, and 本月进度 / 我的得分 / 我的工单 (pages.js). Routes live in the URL's hash.
+// form (a check-in in a village, or attendance at a 夜学 / 夜议 session), the sessions
+// (sessions.js), 工作日志 (worklog.js), and 本月进度 / 我的得分 / 我的工单 (pages.js).
+// Routes live in the URL's hash.
 
 import { session, login, logout, onSignedOut, ApiError } from './api.js';
 import { refreshLabels, label, kindLabel, flagText, problemText } from './labels.js';
 import { saveRecord, listRecords, counts, sync, syncState, onChange, removeFailed, getDeviceId } from './outbox.js';
 import { preparePhoto } from './photo.js';
-import { progressPage, scorePage, ordersPage } from './pages.js';
-import { h, formatTime, sortVillages, formatDistance } from './util.js';
+import { progressPage, scorePage, ordersPage, errorText } from './pages.js';
+import { SESSION_KINDS, sessionsPage, sessionPage, newSessionPage, loadSession, placeName } from './sessions.js';
+import { workLogPage } from './worklog.js';
+import { h, formatTime, sortVillages, formatDistance, nightDate } from './util.js';
 import { ME_KEY, cachedMe, loadMe, villageName, toast, hideToast, topbar, tabs } from './ui.js';
 
+// The home screen's buttons: 夜学 and 夜议 open the town's sessions, 工作日志 its own page,
+// the others the record form.
 const KINDS = ['night_visit', 'night_study', 'night_discussion', 'night_help', 'stay_start', 'stay_end', 'work_log'];
+const RECORD_KINDS = KINDS.filter((k) => k !== 'work_log');
+const ID = /^[0-9A-Za-z-]{1,64}$/;
 const WITH_HOUSEHOLD = ['night_visit', 'night_help'];
 const LOW_ACCURACY_M = 100;
 
@@ -31,7 +39,13 @@ function route() {
     return;
   }
   const [, first, second] = hash.split('/');
-  if (first === 'record' && KINDS.indexOf(second) >= 0) cleanup = recordScreen(second);
+  if (first === 'record' && second === 'work_log') go('#/worklog'); // a log is not a check-in
+  else if (first === 'record' && RECORD_KINDS.indexOf(second) >= 0) cleanup = recordScreen(second);
+  else if (first === 'sessions' && SESSION_KINDS.indexOf(second) >= 0) cleanup = sessionsPage(root, second);
+  else if (first === 'session-new' && SESSION_KINDS.indexOf(second) >= 0) cleanup = newSessionPage(root, second);
+  else if (first === 'session' && ID.test(second || '')) cleanup = sessionPage(root, second);
+  else if (first === 'attend' && ID.test(second || '')) cleanup = attendScreen(second);
+  else if (first === 'worklog') cleanup = workLogPage(root, second);
   else if (first === 'progress') cleanup = progressPage(root);
   else if (first === 'score') cleanup = scorePage(root);
   else if (first === 'orders') cleanup = ordersPage(root);
@@ -109,7 +123,7 @@ function forgetUserData() {
   const drop = [];
   for (let i = 0; i < localStorage.length; i++) {
     const k = localStorage.key(i);
-    if (k === ME_KEY || /^mq\.(score|orders)\./.test(k)) drop.push(k);
+    if (k === ME_KEY || /^mq\.(score|orders|sessions|worklog)\./.test(k)) drop.push(k);
   }
   drop.forEach((k) => localStorage.removeItem(k));
 }
@@ -129,8 +143,13 @@ function homeScreen() {
     go('#/');
   } }, '退出');
 
+  const target = (kind) => {
+    if (kind === 'work_log') return '#/worklog';
+    if (SESSION_KINDS.indexOf(kind) >= 0) return `#/sessions/${kind}`;
+    return `#/record/${kind}`;
+  };
   const buttons = KINDS.map((kind) => h('button', {
-    type: 'button', class: `kind kind-${kind}`, onclick: () => go(`#/record/${kind}`),
+    type: 'button', class: `kind kind-${kind}`, onclick: () => go(target(kind)),
   }, kindLabel(kind)));
 
   root.appendChild(h('div', { class: 'screen home' },
@@ -190,6 +209,7 @@ function recordItem(r) {
   const flags = r.state === 'sent' && r.receipt ? r.receipt.flags || [] : [];
   const b = r.body || {};
   const place = r.village_name || villageName(b.village_id) || '本镇';
+  const attending = !!b.session_id;
   return h('li', { class: cls, 'data-id': r.id },
     h('div', { class: 'rec-head' },
       h('strong', { class: 'rec-kind' }, kindLabel(b.kind)),
@@ -197,6 +217,7 @@ function recordItem(r) {
       h('time', { datetime: b.recorded_at }, formatTime(b.recorded_at))),
     h('p', { class: 'rec-status' }, statusText),
     flags.length ? h('ul', { class: 'rec-flags' }, flags.map((f) => h('li', null, flagText(f, villageName)))) : null,
+    attending ? h('p', { class: 'rec-note' }, `会议签到${r.session_topic ? `：${r.session_topic}` : ''}`) : null,
     b.household ? h('p', { class: 'rec-note' }, `走访户：${b.household}`) : null,
     b.note ? h('p', { class: 'rec-note' }, `备注：${b.note}`) : null,
     r.state === 'failed' ? h('button', { type: 'button', class: 'small ghost', onclick: async () => {
@@ -207,9 +228,36 @@ function recordItem(r) {
 const onChangeViews = [];
 onChange(() => onChangeViews.slice().forEach((f) => f()));
 
-// ---- the record form (one for every kind) ----
+// ---- the record form (one for every kind; for a session, its attendance) ----
 
-function recordScreen(kind) {
+// Attendance at a 夜学 / 夜议 session: the record form, with the session instead of a village.
+function attendScreen(id) {
+  let inner = null;
+  let alive = true;
+  const body = h('div', { class: 'content' }, h('p', { class: 'loading' }, '正在加载…'));
+  root.appendChild(h('div', { class: 'screen' }, topbar('会议签到', { back: true }), body));
+  loadSession(id).then(({ data }) => {
+    if (!alive) return;
+    if (data.night_date !== nightDate()) {
+      body.textContent = '';
+      body.appendChild(h('p', { class: 'notice' }, `这是${formatTime(data.starts_at)}的会议，只能在当晚签到`));
+      return;
+    }
+    root.textContent = '';
+    inner = recordScreen(data.kind, data);
+  }, (e) => {
+    if (!alive) return;
+    body.textContent = '';
+    body.appendChild(h('p', { class: 'notice' }, errorText(e, '会议')));
+  });
+  return () => {
+    alive = false;
+    if (typeof inner === 'function') inner();
+  };
+}
+
+// `meeting`: the session attended (its kind is `kind`), or null for a check-in in a village.
+function recordScreen(kind, meeting = null) {
   const user = cachedMe() || {};
   const userId = session().user.id; // a record made as the session ends still belongs to them
   const villages = user.villages || [];
@@ -228,9 +276,25 @@ function recordScreen(kind) {
   const household = h('input', { id: 'household', name: 'household', type: 'text', maxlength: '100', autocomplete: 'off', placeholder: '户主姓名或门牌' });
   const note = h('textarea', { id: 'note', name: 'note', rows: '3', maxlength: '2000', placeholder: kind === 'work_log' ? '今天做了什么' : '' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const save = h('button', { type: 'submit', class: 'primary' }, '保存');
+  const saveWord = meeting ? '签到' : '保存';
+  const save = h('button', { type: 'submit', class: 'primary' }, saveWord);
+
+  const meetingText = h('output', { id: 'meeting', class: 'position' });
+  const meetingDistance = h('span', { class: 'coords' });
+  if (meeting) {
+    meetingText.appendChild(h('strong', null, meeting.topic));
+    meetingText.appendChild(h('span', { class: 'coords' }, `${placeName(meeting)} · ${formatTime(meeting.starts_at)} · 组织人 ${meeting.organiser_name}`));
+    meetingText.appendChild(meetingDistance);
+  }
 
   function fillVillages() {
+    if (meeting) {
+      // The session's place counts; when it is one of the cadre's villages, how far it is.
+      const spot = villages.find((v) => v.id === meeting.place_id);
+      const d = spot && position ? sortVillages([spot], position)[0].distance : null;
+      meetingDistance.textContent = d !== null && d !== undefined ? `距会议地点约 ${formatDistance(d)}` : '';
+      return;
+    }
     const chosen = village.value;
     const sorted = sortVillages(villages, position);
     village.textContent = '';
@@ -291,7 +355,9 @@ function recordScreen(kind) {
 
   const form = h('form', { class: 'card record', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'position' }, '位置'), h('div', { class: 'row' }, posText, relocate), posWarn),
-    h('div', { class: 'field' }, h('label', { for: 'village' }, '村'), village),
+    meeting
+      ? h('div', { class: 'field' }, h('label', { for: 'meeting' }, '会议'), meetingText)
+      : h('div', { class: 'field' }, h('label', { for: 'village' }, '村'), village),
     h('div', { class: 'field' }, h('label', { for: 'photo' }, '照片'), h('div', { class: 'picker' }, photoButton, photoInput), photoState, preview),
     WITH_HOUSEHOLD.indexOf(kind) >= 0 ? h('div', { class: 'field' }, h('label', { for: 'household' }, '走访户'), household) : null,
     h('div', { class: 'field' }, h('label', { for: 'note' }, '备注'), note),
@@ -301,9 +367,9 @@ function recordScreen(kind) {
     event.preventDefault();
     error.textContent = '';
     if (!position) { error.textContent = '还没有定位成功，请稍候或点“重新定位”'; return; }
-    if (!village.value) { error.textContent = '请选择村'; return; }
+    if (!meeting && !village.value) { error.textContent = '请选择村'; return; }
     save.disabled = true;
-    save.textContent = '正在保存…';
+    save.textContent = meeting ? '正在签到…' : '正在保存…';
     try {
       let ready = null;
       if (photo) {
@@ -312,26 +378,35 @@ function recordScreen(kind) {
       const chosen = villages.find((v) => v.id === village.value);
       await saveRecord(userId, {
         kind,
-        village_id: village.value,
-        village_name: chosen ? chosen.name : '',
+        village_id: meeting ? null : village.value,
+        session_id: meeting ? meeting.id : null,
+        village_name: meeting ? placeName(meeting) : (chosen ? chosen.name : ''),
+        session_topic: meeting ? meeting.topic : '',
         lat: position.lat,
         lon: position.lon,
         accuracy_m: Math.round(position.accuracy * 10) / 10,
         note: note.value.trim(),
         household: WITH_HOUSEHOLD.indexOf(kind) >= 0 ? household.value.trim() : '',
       }, ready);
-      go('#/');
-      toast(`${kindLabel(kind)}已保存`);
+      if (meeting) {
+        go(`#/session/${meeting.id}`);
+        toast(`${kindLabel(kind)}签到已保存`);
+      } else {
+        go('#/');
+        toast(`${kindLabel(kind)}已保存`);
+      }
       sync();
     } catch (e) {
       error.textContent = '保存失败：手机存储不可用，请重试';
     } finally {
       save.disabled = false;
-      save.textContent = '保存';
+      save.textContent = saveWord;
     }
   });
 
-  root.appendChild(h('div', { class: 'screen' }, topbar(kindLabel(kind), { back: true }), form));
+  const title = meeting ? `${kindLabel(kind)}签到` : kindLabel(kind);
+  const back = meeting ? `#/session/${meeting.id}` : true;
+  root.appendChild(h('div', { class: 'screen' }, topbar(title, { back }), form));
   fillVillages();
   locate();
   return () => { watchDone = true; };
@@ -356,7 +431,7 @@ function start() {
   onSignedOut(() => {
     notice = '登录已过期，请重新登录（未上传的记录会保留）';
     // A record being filled in is still saved (to the outbox) before the sign-in screen.
-    if (location.hash.indexOf('#/record/') !== 0) go('#/');
+    if (location.hash.indexOf('#/record/') !== 0 && location.hash.indexOf('#/attend/') !== 0) go('#/');
   });
   window.addEventListener('hashchange', route);
   window.addEventListener('online', () => { refreshLabels(); sync(); });

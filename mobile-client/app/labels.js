@@ -17,7 +17,10 @@ const FALLBACK = {
     unusual_device: '非常用设备', late_sync: '补传过晚', future_time: '时间超前',
     photo_reused: '照片重复', photo_exif_far: '照片位置不符', photo_exif_time: '照片时间不符',
     photo_missing: '缺少照片', repeated_position: '定位重复', short_stay: '住夜时长不足',
+    session_incomplete: '会议未按时补纪要',
   },
+  session_kind: { night_study: '夜学', night_discussion: '夜议' },
+  session_status: { awaiting_minutes: '待补纪要', complete: '已完成', incomplete: '纪要逾期' },
   work_order_status: {
     submitted: '待派单', assigned: '已派单', in_progress: '办理中', resolved: '已办结',
     closed: '已关闭', rejected: '不予受理', reopened: '重新办理',
@@ -37,6 +40,8 @@ const FALLBACK = {
     accuracy_m: '定位精度', recorded_at: '记录时间', device_id: '设备', mock_location: '虚拟定位',
     note: '备注', household: '走访户', photo_ids: '照片', phone: '手机号', password: '密码',
     resolution_note: '办结说明', file: '照片',
+    session_id: '会议', topic: '主题', place_id: '地点', starts_at: '开始时间', minutes: '会议纪要',
+    villagers_present: '参会群众', names: '姓名', count: '人数', date: '日期', content: '内容', month: '月份',
   },
   problem: {
     400: '内容无法识别', 401: '登录已失效', 403: '没有权限', 404: '记录不存在', 409: '与已提交的记录冲突',

@@ -35,15 +35,20 @@ export async function getDeviceId() {
   return id;
 }
 
-// Saves a new record: `fields` = {kind, village_id, village_name, lat, lon, accuracy_m, note,
-// household}; `photo` = {bytes, type} or null. Returns the stored record.
+// Saves a new record: `fields` = {kind, village_id or session_id, village_name (the place's
+// name), session_topic, lat, lon, accuracy_m, note, household}; `photo` = {bytes, type} or
+// null. The body names exactly one place: the village, or the 夜学 / 夜议 session attended
+// (whose place counts). Returns the stored record.
 export async function saveRecord(userId, fields, photo) {
   const id = uuid();
   const now = new Date();
   const body = {
     id,
     kind: fields.kind,
-    village_id: fields.village_id,
+  };
+  if (fields.session_id) body.session_id = fields.session_id;
+  else body.village_id = fields.village_id;
+  Object.assign(body, {
     lat: fields.lat,
     lon: fields.lon,
     crs: 'wgs84',
@@ -51,7 +56,7 @@ export async function saveRecord(userId, fields, photo) {
     recorded_at: now.toISOString(),
     device_id: await getDeviceId(),
     mock_location: false,
-  };
+  });
   if (fields.note) body.note = fields.note;
   if (fields.household) body.household = fields.household;
   const record = {
@@ -61,6 +66,7 @@ export async function saveRecord(userId, fields, photo) {
     state: 'pending',
     body,
     village_name: fields.village_name || '',
+    session_topic: fields.session_topic || '',
     photo: photo ? { bytes: photo.bytes, type: photo.type } : null,
     has_photo: !!photo,
     photo_id: null,
@@ -96,6 +102,17 @@ function wireBody(record) {
   const body = Object.assign({}, record.body);
   if (record.photo_id) body.photo_ids = [record.photo_id];
   return body;
+}
+
+// Why the server refused a record, in words: for a session check-in, what about the session.
+function refusal(record, problem, status) {
+  if (record.body && record.body.session_id) {
+    const fields = (problem && Array.isArray(problem.errors) ? problem.errors : []).map((e) => e && e.field);
+    if (status === 409) return '你已签到过这个会议';
+    if (status === 422 && fields.indexOf('session_id') >= 0) return '不能签到：这个会议不是本镇当晚的会议';
+    if (status === 422 && fields.indexOf('kind') >= 0) return '不能签到：会议类型不符';
+  }
+  return problemText(problem, status);
 }
 
 // A refusal that sending the same thing again would not change.
@@ -180,7 +197,7 @@ async function send() {
           return x;
         });
       } else if (item.status >= 400 && item.status < 500 && item.status !== 408 && item.status !== 429) {
-        await fail(r, problemText(item.problem, item.status), item.status);
+        await fail(r, refusal(r, item.problem, item.status), item.status);
       }
       // 5xx, 408, 429: left pending for the next try.
     }

@@ -11,16 +11,16 @@ const CHECKIN_METRICS = {
   four_nights: '次', stays: '晚', work_log_days: '天',
 };
 
-function keep(key, data) {
+export function keep(key, data) {
   try { localStorage.setItem(key, JSON.stringify({ data, at: Date.now() })); } catch (e) { /* full: skip */ }
 }
 
-function kept(key) {
+export function kept(key) {
   try { return JSON.parse(localStorage.getItem(key) || 'null'); } catch (e) { return null; }
 }
 
 // GET `path`; offline, the copy kept under `key` (with its time), else the error.
-async function fetchKept(key, path) {
+export async function fetchKept(key, path) {
   try {
     const data = await api('GET', path);
     keep(key, data);
@@ -32,14 +32,14 @@ async function fetchKept(key, path) {
   }
 }
 
-function errorText(e, what) {
+export function errorText(e, what) {
   if (e && e.offline) return `网络不通，联网后可查看${what}`;
   if (e && e.signedOut) return '登录已过期，请重新登录';
   if (e instanceof ApiError) return problemText(e.problem, e.status);
   return `${what}暂时无法查看`;
 }
 
-function staleNote(at) {
+export function staleNote(at) {
   return at ? h('p', { class: 'hint stale' }, `离线，显示的是 ${formatTime(at)} 的数据`) : null;
 }
 

@@ -2,6 +2,9 @@
 // quality 0.85. The original JPEG's EXIF (time and GPS, the evidence the server reads) is
 // copied into the shrunk file, with Orientation set to 1 since the pixels are already upright.
 
+import { api } from './api.js';
+import { h } from './util.js';
+
 const MAX_SIDE = 1600;
 const QUALITY = 0.85;
 
@@ -152,4 +155,39 @@ export function withExif(jpeg, exif) {
   out.set(exif, at);
   out.set(jpeg.subarray(rest), at + exif.length);
   return out;
+}
+
+// Shrinks and uploads photos one by one (online only); `step(i, n)` before each. → media ids.
+export async function uploadPhotos(files, step) {
+  const ids = [];
+  const list = Array.prototype.slice.call(files || []);
+  for (let i = 0; i < list.length; i++) {
+    if (step) step(i + 1, list.length);
+    const p = await preparePhoto(list[i]);
+    const media = await api('POST', '/media', { body: p.bytes, type: p.type, timeout: 120000 });
+    ids.push(media.id);
+  }
+  return ids;
+}
+
+// Thumbnails of uploaded photos, fetched with the sign-in (an <img> cannot send it). With
+// `remove`, each has a button to take it off (`remove(id)` is called).
+export function thumbnails(ids, { remove = null } = {}) {
+  const strip = h('div', { class: 'thumbs' });
+  (ids || []).forEach((id, i) => {
+    const img = h('img', { alt: `照片 ${i + 1}`, width: '96', height: '96' });
+    const cell = h('div', { class: 'thumb' }, img);
+    if (remove) {
+      cell.appendChild(h('button', { type: 'button', class: 'thumb-remove', 'aria-label': `移除照片 ${i + 1}`, onclick: () => { cell.remove(); remove(id); } }, '×'));
+    }
+    strip.appendChild(cell);
+    api('GET', `/media/${encodeURIComponent(id)}/thumb`, { blob: true }).then((blob) => {
+      const url = URL.createObjectURL(blob);
+      img.onload = () => URL.revokeObjectURL(url);
+      img.src = url;
+    }, () => {
+      img.replaceWith(h('span', { class: 'thumb-missing' }, '照片暂无法显示'));
+    });
+  });
+  return strip;
 }

@@ -11,6 +11,8 @@ const SHELL = [
   'style.css',
   'app.js',
   'pages.js',
+  'sessions.js',
+  'worklog.js',
   'api.js',
   'store.js',
   'outbox.js',

@@ -32,6 +32,12 @@ export function villageName(id) {
   return v ? v.name : '';
 }
 
+// Goes to a screen (its hash); the same hash again shows the screen afresh.
+export function navigate(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}
+
 let toastTimer = null;
 let toastAt = 0;
 export function toast(text) {
@@ -50,9 +56,11 @@ export function hideToast() {
   if (el && Date.now() - toastAt > 400) el.hidden = true;
 }
 
+// `back`: true for a link home, or the hash of the screen to go back to.
 export function topbar(title, { back = false, right = null } = {}) {
+  const to = typeof back === 'string' ? back : '#/';
   return h('header', { class: 'topbar' },
-    back ? h('a', { class: 'back', href: '#/', 'aria-label': '返回首页' }, '‹ 返回') : h('span', { class: 'brand' }, '民情'),
+    back ? h('a', { class: 'back', href: to, 'aria-label': to === '#/' ? '返回首页' : '返回上一页' }, '‹ 返回') : h('span', { class: 'brand' }, '民情'),
     h('h1', null, title),
     right || h('span', { class: 'spacer' }));
 }

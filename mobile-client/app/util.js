@@ -52,6 +52,43 @@ export function formatTime(value) {
   return `${year}${t.getUTCMonth() + 1}月${t.getUTCDate()}日 ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
 }
 
+// The local calendar date of `now` as "2026-12-04".
+export function localDate(now = new Date()) {
+  const t = local(now);
+  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+
+// The night a moment belongs to, as "2026-12-04": night work after midnight (before noon)
+// counts for the night before, as the server counts it.
+export function nightDate(now = new Date()) {
+  const t = local(now);
+  if (t.getUTCHours() < 12) return localDate(new Date(now.getTime() - 86400000));
+  return localDate(now);
+}
+
+// "2026-12-04" → "12月4日" (with the year when it is not this year).
+export function formatDate(day) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(day || ''));
+  if (!m) return '';
+  const year = Number(m[1]) !== local(new Date()).getUTCFullYear() ? `${Number(m[1])}年` : '';
+  return `${year}${Number(m[2])}月${Number(m[3])}日`;
+}
+
+// A moment as the value of an <input type="datetime-local"> in local time, "2026-12-04T19:30".
+export function toLocalInput(value) {
+  const t = local(value);
+  if (!t) return '';
+  return `${localDate(value instanceof Date ? value : new Date(value))}T${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
+}
+
+// The value of an <input type="datetime-local"> (local time) as a Date; null when invalid.
+export function fromLocalInput(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(text || ''));
+  if (!m) return null;
+  const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  return new Date(utc - OFFSET_MS);
+}
+
 // This local month as the API's period, "2026-11", and in words, "2026年11月"; with
 // `kind: 'quarter'`, "2026-Q4" and "2026年第四季度".
 export function currentPeriod(now = new Date(), kind = 'month') {

@@ -29,6 +29,8 @@ pub const FILES: &[(&str, &[u8])] = files![
     "style.css",
     "app.js",
     "pages.js",
+    "sessions.js",
+    "worklog.js",
     "api.js",
     "store.js",
     "outbox.js",

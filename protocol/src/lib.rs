@@ -134,6 +134,16 @@ pub struct RegisterRequest {
     pub village_id: String,
 }
 
+/// The answer to every valid registration, whether it made an account or the phone number
+/// already had one: it never tells which. Sign in next with `POST /auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegistrationReceived {
+    /// Always `received`.
+    pub status: String,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TokenResponse {
@@ -224,6 +234,10 @@ pub struct OrgUnit {
     pub boundary: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A town's check-in kinds that need a photo (`photo_missing` otherwise); `null`
+    /// follows the server's setting.
+    #[serde(default)]
+    pub photo_required_kinds: Option<Vec<CheckinKind>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,6 +257,24 @@ pub struct OrgUnitPatch {
     pub name: Option<String>,
     pub parent_id: Option<String>,
     pub code: Option<String>,
+    /// Towns only: the check-in kinds that need a photo (`[]`: none); `null` returns to the
+    /// server's setting; absent leaves it as it is.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<CheckinKind>>))]
+    pub photo_required_kinds: Option<Option<Vec<CheckinKind>>>,
+}
+
+/// Reads a field that is present, `null` included, as `Some`: in a patch `null` clears.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -314,6 +346,13 @@ pub enum FlagCode {
     PhotoExifTime,
     /// A stay whose end came less than the minimum hours after its start.
     ShortStay,
+    /// The same fix (position to 1e-6° and accuracy) as the cadre's check-in at least 30 min
+    /// earlier: real phones never repeat a fix, location spoofers do.
+    RepeatedPosition,
+    /// A kind of check-in the town requires a photo for, without one.
+    PhotoMissing,
+    /// A 夜学 / 夜议 session whose minutes did not come by the end of the next day.
+    SessionIncomplete,
 }
 
 /// A flag with what was measured: metres, km/h, hours, a local time, a device or photo id.
@@ -321,7 +360,9 @@ pub enum FlagCode {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Flag {
     pub code: FlagCode,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// Any JSON value: a number (metres, km/h, hours), a string (a local time, a device or
+    /// photo id) or an object.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub value: serde_json::Value,
 }
 
@@ -332,7 +373,11 @@ pub struct Flag {
 pub struct NewCheckin {
     pub id: String,
     pub kind: CheckinKind,
-    pub village_id: String,
+    /// Where the work was done; not needed with `session_id` (the session's place counts).
+    pub village_id: Option<String>,
+    /// A 夜学 / 夜议 session the cadre attends: its place's boundary applies, and its kind
+    /// must be the check-in's.
+    pub session_id: Option<String>,
     pub lat: f64,
     pub lon: f64,
     pub crs: Option<Crs>,
@@ -391,6 +436,8 @@ pub struct Checkin {
     pub flags: Vec<Flag>,
     pub photo_ids: Vec<String>,
     pub stay_id: Option<String>,
+    /// The 夜学 / 夜议 session this check-in is attendance at.
+    pub session_id: Option<String>,
     pub review: Option<Review>,
 }
 
@@ -675,6 +722,14 @@ pub struct AssignRequest {
 pub struct ProgressRequest {
     pub note: String,
     pub photo_ids: Option<Vec<String>>,
+}
+
+/// A staff member's internal note on an order: for colleagues, never shown to the reporter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InternalNoteRequest {
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1138,4 +1193,183 @@ pub struct RecordVerification {
     pub approve: bool,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A group night session: 夜学 (`night_study`) or 夜议 (`night_discussion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    NightStudy,
+    NightDiscussion,
+}
+
+/// Where a session stands: waiting for its minutes (纪要), complete with them, or
+/// incomplete — no minutes by the end of the next day, so its attendance went to review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    AwaitingMinutes,
+    Complete,
+    Incomplete,
+}
+
+/// Opens a session at a place (a village, or any org unit of the town with a boundary).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    pub kind: SessionKind,
+    pub place_id: String,
+    pub topic: String,
+    pub starts_at: DateTime<Utc>,
+}
+
+/// The villagers who came to a 夜议: names where known, and how many in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VillagersPresent {
+    #[serde(default)]
+    pub names: Vec<String>,
+    pub count: i32,
+}
+
+/// The organiser's minutes (纪要), their photos and, for a 夜议, the villagers present.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionUpdate {
+    pub minutes: Option<String>,
+    pub photo_ids: Option<Vec<String>>,
+    pub villagers_present: Option<VillagersPresent>,
+}
+
+/// A cadre who checked in to a session, and how the check-in stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Attendee {
+    pub user_id: String,
+    pub name: String,
+    pub checkin_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub status: CheckinStatus,
+    pub flags: Vec<Flag>,
+}
+
+/// A 夜学 or 夜议 with its attendance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Session {
+    pub id: String,
+    pub kind: SessionKind,
+    pub place_id: String,
+    pub place_name: String,
+    pub organiser_id: String,
+    pub organiser_name: String,
+    pub topic: String,
+    pub starts_at: DateTime<Utc>,
+    /// The local date the session counts for.
+    pub night_date: NaiveDate,
+    pub status: SessionStatus,
+    /// When the minutes are due: the end of the day after the session (UTC).
+    pub minutes_due_at: DateTime<Utc>,
+    pub minutes: Option<String>,
+    pub minutes_at: Option<DateTime<Utc>>,
+    pub photo_ids: Vec<String>,
+    pub villagers_present: Option<VillagersPresent>,
+    pub attendees: Vec<Attendee>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A day's 工作日志: at least 20 characters; one per cadre and day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkLog {
+    pub date: NaiveDate,
+    pub content: String,
+    pub photo_ids: Option<Vec<String>>,
+}
+
+/// A leader's comment on a log (批阅).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkLogComment {
+    pub id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An earlier version of a log, kept when it was edited on its day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkLogRevision {
+    pub content: String,
+    pub photo_ids: Vec<String>,
+    pub written_at: DateTime<Utc>,
+    pub replaced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkLog {
+    pub id: String,
+    pub user_id: String,
+    pub date: NaiveDate,
+    pub content: String,
+    pub photo_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Whether the writer may still edit it (only on its day).
+    pub editable: bool,
+    pub comments: Vec<WorkLogComment>,
+    pub history: Vec<WorkLogRevision>,
+}
+
+/// One day of a month of logs: its log, or none.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkLogDay {
+    pub date: NaiveDate,
+    pub log: Option<WorkLog>,
+}
+
+/// A cadre's month of logs: every day up to today, with or without a log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkLogMonth {
+    pub user_id: String,
+    pub name: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub days_with_log: i32,
+    pub days_without_log: i32,
+    pub days: Vec<WorkLogDay>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub text: String,
+}
+
+/// One line of the audit log: who read personal data or changed something, and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// e.g. `user.read`, `user.update`, `adjustment.approve`, `period.close`.
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub detail: Option<serde_json::Value>,
 }

@@ -27,7 +27,12 @@ pub fn binary() -> PathBuf {
 
 /// `minqing` on the test's database, in its scratch directory, with a known admin.
 pub fn command(db: &TestDatabase) -> Command {
-    let mut cmd = Command::new(binary());
+    command_for(db, binary())
+}
+
+/// `program` (e.g. a wrapper that then runs `minqing`) with the environment of [`command`].
+pub fn command_for(db: &TestDatabase, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
     cmd.current_dir(db.dir())
         .env("DATABASE_URL", &db.url)
         .env("MINQING_BIND", "127.0.0.1:0")
@@ -51,8 +56,19 @@ pub struct Server {
 impl Server {
     /// Starts `minqing <args>` and waits (up to 60 s) for the line that says where it listens.
     pub fn start(db: &TestDatabase, args: &[&str]) -> Server {
-        let mut child = command(db)
-            .args(args)
+        Self::start_with(db, args, &[])
+    }
+
+    /// [`Server::start`] with these environment variables set besides.
+    pub fn start_with(db: &TestDatabase, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = command(db);
+        cmd.args(args).envs(env.iter().copied());
+        Self::spawn(cmd)
+    }
+
+    /// Starts a prepared command that ends up running the server (see [`command_for`]).
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -92,6 +108,18 @@ impl Server {
             }
             seen.push(line);
         }
+    }
+
+    /// The standard output written since the listening line (or the last call), after
+    /// waiting `settle` for lines still on their way.
+    pub fn output_since(&self, settle: Duration) -> Vec<String> {
+        std::thread::sleep(settle);
+        self.output.try_iter().collect()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stop_gracefully(mut self) -> std::process::ExitStatus {

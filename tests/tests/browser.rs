@@ -359,7 +359,8 @@ fn a_cadre_records_three_checkins_offline_and_they_arrive_exactly_once() {
     };
     let (db, server, api) = demo_county();
     let (cadre, me, _village, point) = cadre_and_village(&api);
-    let photos: Vec<String> = (0..3)
+    // Three for the check-ins; three for the work log, the 夜学 check-in and its minutes.
+    let photos: Vec<String> = (0..6)
         .map(|i| {
             let path = db.dir().join(format!("checkin-{i}.jpg"));
             std::fs::write(&path, camera_photo(point, 1600 + 200 * i, 1200)).unwrap();
@@ -397,6 +398,7 @@ fn a_cadre_records_three_checkins_offline_and_they_arrive_exactly_once() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| c["session_id"].is_null())
         .filter(|c| {
             c["received_at"]
                 .as_str()
@@ -442,6 +444,36 @@ fn a_cadre_records_three_checkins_offline_and_they_arrive_exactly_once() {
             "{shown}"
         );
     }
+
+    // The 夜学 the page opened holds its minutes and the cadre's one check-in (with its
+    // photo); today's work log is the edited text.
+    let night = api.get(
+        &cadre,
+        &format!("/sessions/{}", outcome["session"]["id"].as_str().unwrap()),
+    );
+    assert_eq!(night["kind"], "night_study", "{night}");
+    assert_eq!(night["status"], "complete", "{night}");
+    assert_eq!(night["minutes"], outcome["session"]["minutes"], "{night}");
+    let attendees = night["attendees"].as_array().unwrap();
+    assert_eq!(attendees.len(), 1, "{night}");
+    assert_eq!(attendees[0]["user_id"], me["id"]);
+    let attended = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == attendees[0]["checkin_id"])
+        .unwrap_or_else(|| panic!("the attendance is among the cadre's check-ins: {night}"));
+    assert_eq!(attended["session_id"], night["id"], "{attended}");
+    assert_eq!(attended["photo_ids"].as_array().unwrap().len(), 1);
+    let date = outcome["work_log"]["date"].as_str().unwrap();
+    let logs = api.get(&cadre, &format!("/work-logs?month={}", &date[..7]));
+    let today = logs["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == date)
+        .unwrap_or_else(|| panic!("{date} is in the month: {logs}"));
+    assert_eq!(today["log"]["content"], outcome["work_log"]["content"]);
 }
 
 /// A rate as the desk writes it: one decimal percent, "—" for nothing to measure.

@@ -163,6 +163,44 @@ fn demo_data_gives_working_logins() {
         !get("/records")["items"].as_array().unwrap().is_empty(),
         "achievement records"
     );
+    // 夜学 at the town hall and 夜议 in a village, in each state; logs with 批阅.
+    let sessions = get("/sessions?limit=50");
+    let sessions = sessions["items"].as_array().unwrap();
+    let statuses: Vec<&str> = sessions
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    for status in ["complete", "awaiting_minutes", "incomplete"] {
+        assert!(statuses.contains(&status), "{status} in {statuses:?}");
+    }
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s["kind"] == "night_study" && s["attendees"].as_array().unwrap().len() == 3),
+        "studies attended by the town's three cadres"
+    );
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s["kind"] == "night_discussion" && s["villagers_present"]["count"] == 17),
+        "a 夜议 with villagers"
+    );
+    let li = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "李明")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logs = get(&format!("/work-logs?user_id={li}&month={last_month}"));
+    let logs = if logs["days_with_log"].as_i64() > Some(0) {
+        logs
+    } else {
+        get(&format!("/work-logs?user_id={li}&month={this_month}"))
+    };
+    assert!(logs["days_with_log"].as_i64().unwrap() > 0, "{logs}");
     drop(server);
     // Loading the demo again on the same database changes nothing and still starts.
     let again = Server::start(&db, &["serve", "--demo"]);
@@ -236,4 +274,102 @@ fn migrate_and_admin_create_user_work_from_the_command_line() {
         login(&client, &server.base, "13811112222", "cli-password-1").status(),
         200
     );
+}
+
+#[test]
+fn a_backup_taken_while_serving_restores_every_row_and_photo() {
+    let db = TestDatabase::sqlite();
+    let server = Server::start(&db, &["serve", "--demo"]);
+    let client = reqwest::blocking::Client::new();
+    let token = |base: &str, phone: &str| -> String {
+        let session: Value = login(&client, base, phone, "minqing-demo").json().unwrap();
+        session["access_token"].as_str().unwrap().to_string()
+    };
+    // A photo of the cadre's, on a check-in.
+    let cadre = token(&server.base, "13900000011");
+    let photo = minqing_e2e::photos::jpeg(640, 480, &Default::default());
+    let media: Value = client
+        .post(format!("{}/media", server.base))
+        .bearer_auth(&cadre)
+        .header("content-type", "image/jpeg")
+        .body(photo)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let media_id = media["id"].as_str().unwrap().to_string();
+    let before = |base: &str, token: &str, path: &str| -> Value {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let sup = token(&server.base, "13900000001");
+    let counts = |base: &str, token: &str| -> Vec<usize> {
+        [
+            "/checkins?limit=500",
+            "/work-orders?limit=500",
+            "/users?limit=500",
+            "/sessions?limit=500",
+        ]
+        .iter()
+        .map(|p| before(base, token, p)["items"].as_array().unwrap().len())
+        .collect()
+    };
+    let expected = counts(&server.base, &sup);
+    let image = client
+        .get(format!("{}/media/{media_id}", server.base))
+        .bearer_auth(&cadre)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+
+    // Backed up while it serves.
+    let target = db.dir().join("backup-1");
+    let made = command(&db).arg("backup").arg(&target).output().unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    assert!(said.contains("photo file(s)"), "{said}");
+    drop(server);
+
+    // Restored into another directory and database, then started there.
+    let fresh = TestDatabase::sqlite();
+    let put = command(&fresh)
+        .arg("restore")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let again = command(&fresh)
+        .arg("restore")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing database is kept unless --force"
+    );
+    let restored = Server::start(&fresh, &["serve"]);
+    let sup = token(&restored.base, "13900000001");
+    assert_eq!(counts(&restored.base, &sup), expected);
+    let cadre = token(&restored.base, "13900000011");
+    let back = client
+        .get(format!("{}/media/{media_id}", restored.base))
+        .bearer_auth(&cadre)
+        .send()
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    assert_eq!(back.bytes().unwrap(), image);
 }

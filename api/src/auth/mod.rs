@@ -21,8 +21,9 @@ use crate::http::AppState;
 /// Checks a phone and password for any sign-in (the API's and the pages'): the attempt is
 /// counted per phone and address, per phone and per address before the password is checked
 /// (429 once a limit is used up), the check waits for a hashing slot (429 when none frees up
-/// in time; such an attempt is uncounted, as it guessed nothing), a wrong phone and a wrong
-/// password look the same, and a disabled account is refused after the password matched.
+/// in time; such an attempt is uncounted, as it guessed nothing), and a wrong phone, a wrong
+/// password and a disabled account all look the same: whoever tries cannot learn which phone
+/// numbers have accounts, enabled or not.
 pub async fn sign_in(
     state: &AppState,
     phone: &str,
@@ -41,7 +42,8 @@ pub async fn sign_in(
             return Err(e);
         }
     };
-    let Some(user) = user.filter(|_| matches) else {
+    // A disabled account counts as a failure too, so its limits behave like a wrong password's.
+    let Some(user) = user.filter(|u| matches && u.active) else {
         return Err(ApiError::Unauthenticated(
             "wrong phone number or password".into(),
         ));
@@ -49,9 +51,6 @@ pub async fn sign_in(
     state
         .limiters
         .login_succeeded(phone.as_str(), client_ip, now);
-    if !user.active {
-        return Err(ApiError::Forbidden("this account is disabled".into()));
-    }
     Ok(user)
 }
 

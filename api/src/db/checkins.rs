@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{checkin_photos, checkins, org_units, stays, user_villages, users};
+use super::schema::{checkin_photos, checkins, media, org_units, stays, user_villages, users};
 use super::{db_run, DbConn};
+use crate::domain::photo_hash::{self, bands, to_stored, BANDS};
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -37,6 +38,8 @@ pub struct CheckinRow {
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
     pub review_reason: Option<String>,
+    /// The 夜学 / 夜议 session an attendee checked in to.
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -86,15 +89,64 @@ macro_rules! cadres_under {
     };
 }
 
+/// A check-in's photo as stored: its content hash, and its own perceptual hash with the
+/// bands that index it (`domain::photo_hash`), NULL for a blank or an old photo.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = checkin_photos)]
+struct CheckinPhotoRow<'a> {
+    checkin_id: &'a str,
+    media_id: &'a str,
+    sha256: &'a str,
+    hash_high: Option<i64>,
+    hash_low: Option<i64>,
+    band0: Option<i32>,
+    band1: Option<i32>,
+    band2: Option<i32>,
+    band3: Option<i32>,
+    band4: Option<i32>,
+    band5: Option<i32>,
+    band6: Option<i32>,
+    band7: Option<i32>,
+}
+
+/// Stores a check-in and its photos (`(media id, sha256)`); each photo's own perceptual
+/// hash is read from its media row and indexed by band.
 pub fn insert(conn: &mut DbConn, row: &CheckinRow, photos: &[(String, String)]) -> ApiResult<()> {
-    let photo_rows: Vec<_> = photos
+    let ids: Vec<&str> = photos.iter().map(|(id, _)| id.as_str()).collect();
+    let stored: HashMap<String, Option<String>> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        db_run!(conn, |c| media::table
+            .filter(media::id.eq_any(&ids))
+            .select((media::id, media::photo_hashes))
+            .load::<(String, Option<String>)>(c))?
+        .into_iter()
+        .collect()
+    };
+    let photo_rows: Vec<CheckinPhotoRow> = photos
         .iter()
         .map(|(media_id, sha)| {
-            (
-                checkin_photos::checkin_id.eq(&row.id),
-                checkin_photos::media_id.eq(media_id),
-                checkin_photos::sha256.eq(sha),
-            )
+            let own = stored
+                .get(media_id)
+                .and_then(|text| text.as_deref())
+                .and_then(|text| photo_hash::from_text(text).first().copied());
+            let (high, low) = own.map(to_stored).unzip();
+            let band = |k: usize| own.map(|h| i32::from(bands(h)[k]));
+            CheckinPhotoRow {
+                checkin_id: &row.id,
+                media_id,
+                sha256: sha,
+                hash_high: high,
+                hash_low: low,
+                band0: band(0),
+                band1: band(1),
+                band2: band(2),
+                band3: band(3),
+                band4: band(4),
+                band5: band(5),
+                band6: band(6),
+                band7: band(7),
+            }
         })
         .collect();
     db_run!(conn, |c| {
@@ -135,15 +187,88 @@ pub fn is_assigned(conn: &mut DbConn, user_id: &str, village_id: &str) -> ApiRes
     .get_result::<bool>(c))?)
 }
 
-/// Which of these content hashes some check-in already used.
-pub fn used_hashes(conn: &mut DbConn, hashes: &[String]) -> ApiResult<Vec<String>> {
-    if hashes.is_empty() {
-        return Ok(Vec::new());
+/// A photo some check-in holds: the check-in, the photo's content hash and own perceptual
+/// hash (high and low halves), as a candidate for `photo_reused`.
+pub type HeldPhoto = (String, String, Option<i64>, Option<i64>);
+
+/// Check-in photos with the content hash `sha256`, or whose band `k` is one of `probes[k]`
+/// (multi-index hashing: each band column has its own index, so this is a handful of index
+/// lookups however many photos are stored). The caller checks the full distance.
+pub fn photos_like(
+    conn: &mut DbConn,
+    sha256: &str,
+    probes: &[Vec<u16>; BANDS],
+) -> ApiResult<Vec<HeldPhoto>> {
+    let values = |k: usize| -> Vec<i32> { probes[k].iter().map(|v| i32::from(*v)).collect() };
+    let lists: [Vec<i32>; BANDS] = std::array::from_fn(values);
+    let hashed = lists.iter().any(|l| !l.is_empty());
+    Ok(db_run!(conn, |c| {
+        let mut q = checkin_photos::table
+            .select((
+                checkin_photos::checkin_id,
+                checkin_photos::sha256,
+                checkin_photos::hash_high,
+                checkin_photos::hash_low,
+            ))
+            .filter(checkin_photos::sha256.eq(sha256))
+            .into_boxed();
+        if hashed {
+            q = q
+                .or_filter(checkin_photos::band0.eq_any(&lists[0]))
+                .or_filter(checkin_photos::band1.eq_any(&lists[1]))
+                .or_filter(checkin_photos::band2.eq_any(&lists[2]))
+                .or_filter(checkin_photos::band3.eq_any(&lists[3]))
+                .or_filter(checkin_photos::band4.eq_any(&lists[4]))
+                .or_filter(checkin_photos::band5.eq_any(&lists[5]))
+                .or_filter(checkin_photos::band6.eq_any(&lists[6]))
+                .or_filter(checkin_photos::band7.eq_any(&lists[7]));
+        }
+        q.load(c)
+    })?)
+}
+
+/// When each of these check-ins was recorded.
+pub fn recorded_at_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> ApiResult<HashMap<String, NaiveDateTime>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(db_run!(conn, |c| checkin_photos::table
-        .filter(checkin_photos::sha256.eq_any(hashes))
-        .select(checkin_photos::sha256)
-        .distinct()
+    let pairs: Vec<(String, NaiveDateTime)> = db_run!(conn, |c| checkins::table
+        .filter(checkins::id.eq_any(ids))
+        .select((checkins::id, checkins::recorded_at))
+        .load(c))?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// A check-in's fix: its id, reported latitude and longitude, accuracy, and time.
+pub type Fix = (String, f64, f64, f64, NaiveDateTime);
+
+/// The user's check-ins recorded at or before `until` whose reported position lies within
+/// 1e-6° of `(lat, lon)`, newest first (at most 20): candidates for `repeated_position`,
+/// found through `checkins_user_fix`.
+pub fn same_position(
+    conn: &mut DbConn,
+    user_id: &str,
+    (lat, lon): (f64, f64),
+    until: NaiveDateTime,
+) -> ApiResult<Vec<Fix>> {
+    const NEAR: f64 = 1e-6;
+    Ok(db_run!(conn, |c| checkins::table
+        .filter(checkins::user_id.eq(user_id))
+        .filter(checkins::reported_lat.between(lat - NEAR, lat + NEAR))
+        .filter(checkins::reported_lon.between(lon - NEAR, lon + NEAR))
+        .filter(checkins::recorded_at.le(until))
+        .order((checkins::recorded_at.desc(), checkins::id.desc()))
+        .limit(20)
+        .select((
+            checkins::id,
+            checkins::reported_lat,
+            checkins::reported_lon,
+            checkins::accuracy_m,
+            checkins::recorded_at,
+        ))
         .load(c))?)
 }
 

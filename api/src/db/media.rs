@@ -20,6 +20,8 @@ pub struct MediaRow {
     pub exif_lat: Option<f64>,
     pub exif_lon: Option<f64>,
     pub created_at: NaiveDateTime,
+    /// `domain::photo_hash::to_text` of the photo's hashes; NULL when stored before hashes were kept.
+    pub photo_hashes: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &MediaRow) -> ApiResult<()> {

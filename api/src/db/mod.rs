@@ -18,11 +18,13 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiResult;
 
+pub mod audit;
 pub mod categories;
 pub mod checkins;
 pub mod compliance;
 pub mod media;
 pub mod models;
+pub mod night_sessions;
 pub mod org;
 pub mod schema;
 pub mod scoring;
@@ -30,6 +32,7 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod work_logs;
 pub mod work_orders;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -175,8 +178,17 @@ impl DatabaseUrl {
     }
 }
 
+/// How long a request waits for a database connection before it is answered 503: long
+/// enough for a busy pool, short enough that a lost database is said at once.
+pub const DEFAULT_CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        Self::connect_waiting(url, pool_size, DEFAULT_CONNECTION_WAIT)
+    }
+
+    /// [`Db::connect`], with `wait` as the longest wait for a connection.
+    pub fn connect_waiting(url: &str, pool_size: u32, wait: Duration) -> anyhow::Result<Self> {
         let pool = match DatabaseUrl::parse(url)? {
             DatabaseUrl::SqliteFile(path) => {
                 if let Some(dir) = Path::new(&path)
@@ -196,7 +208,7 @@ impl Db {
                     .with_context(|| format!("opening SQLite database {path}"))?;
                 let pool = Pool::builder()
                     .max_size(pool_size)
-                    .connection_timeout(Duration::from_secs(10))
+                    .connection_timeout(wait)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path.clone()))
                     .with_context(|| format!("opening SQLite database {path}"))?;
@@ -205,7 +217,7 @@ impl Db {
             DatabaseUrl::Postgres(url) => {
                 let pool = Pool::builder()
                     .max_size(pool_size)
-                    .connection_timeout(Duration::from_secs(10))
+                    .connection_timeout(wait)
                     .build(ConnectionManager::<PgConnection>::new(url))
                     .context("connecting to PostgreSQL")?;
                 AnyPool::Pg(pool)

@@ -25,6 +25,8 @@ pub struct OrgUnitRow {
     pub max_lat: Option<f64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A town's check-in kinds that need a photo, a JSON list; NULL follows the server's setting.
+    pub photo_required_kinds: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
@@ -84,6 +86,21 @@ impl OrgUnitRow {
         parse_enum(&self.kind)
     }
 
+    /// The town's own list of kinds that need a photo, if it has one.
+    pub fn photo_required_kinds(&self) -> ApiResult<Option<Vec<wire::CheckinKind>>> {
+        self.photo_required_kinds
+            .as_deref()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| {
+                    ApiError::Internal(anyhow::anyhow!(
+                        "stored photo_required_kinds of {} is not a list of kinds: {e}",
+                        self.id
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     pub fn to_wire(&self) -> ApiResult<wire::OrgUnit> {
         let boundary = match &self.boundary {
             Some(text) => Some(serde_json::from_str(text).map_err(|e| {
@@ -103,6 +120,7 @@ impl OrgUnitRow {
             boundary,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
+            photo_required_kinds: self.photo_required_kinds()?,
         })
     }
 }

@@ -201,6 +201,29 @@ pub fn set_boundary(conn: &mut DbConn, id: &str, update: &BoundaryUpdate) -> Api
     Ok(())
 }
 
+/// Sets (or with `None` clears) a town's list of check-in kinds that need a photo.
+pub fn set_photo_required_kinds(conn: &mut DbConn, id: &str, kinds: Option<&str>) -> ApiResult<()> {
+    db_run!(conn, |c| diesel::update(org_units::table.find(id))
+        .set(org_units::photo_required_kinds.eq(kinds))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The list of check-in kinds needing a photo of the town on `path` (a village's path runs
+/// through its town), if that town has its own; the outer `None` when there is no town.
+pub fn town_photo_required_kinds(
+    conn: &mut DbConn,
+    path: &str,
+) -> ApiResult<Option<Option<String>>> {
+    let ids: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(org_units::id.eq_any(&ids))
+        .filter(org_units::kind.eq("town"))
+        .select(org_units::photo_required_kinds)
+        .first::<Option<String>>(c)
+        .optional())?)
+}
+
 /// The path of the town a unit at `path` belongs to (the unit itself when it is one), or
 /// the unit's own path when it lies above any town (county staff).
 pub fn town_path(conn: &mut DbConn, path: &str) -> ApiResult<String> {

@@ -23,6 +23,7 @@ diesel::table! {
         max_lat -> Nullable<Double>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        photo_required_kinds -> Nullable<Text>,
     }
 }
 
@@ -82,6 +83,7 @@ diesel::table! {
         exif_lat -> Nullable<Double>,
         exif_lon -> Nullable<Double>,
         created_at -> Timestamp,
+        photo_hashes -> Nullable<Text>,
     }
 }
 
@@ -112,6 +114,7 @@ diesel::table! {
         reviewed_by -> Nullable<Text>,
         reviewed_at -> Nullable<Timestamp>,
         review_reason -> Nullable<Text>,
+        session_id -> Nullable<Text>,
     }
 }
 
@@ -120,6 +123,16 @@ diesel::table! {
         checkin_id -> Text,
         media_id -> Text,
         sha256 -> Text,
+        hash_high -> Nullable<BigInt>,
+        hash_low -> Nullable<BigInt>,
+        band0 -> Nullable<Integer>,
+        band1 -> Nullable<Integer>,
+        band2 -> Nullable<Integer>,
+        band3 -> Nullable<Integer>,
+        band4 -> Nullable<Integer>,
+        band5 -> Nullable<Integer>,
+        band6 -> Nullable<Integer>,
+        band7 -> Nullable<Integer>,
     }
 }
 
@@ -444,6 +457,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    night_sessions (id) {
+        id -> Text,
+        kind -> Text,
+        place_id -> Text,
+        org_path -> Text,
+        organiser_id -> Text,
+        topic -> Text,
+        starts_at -> Timestamp,
+        night_date -> Date,
+        minutes -> Nullable<Text>,
+        minutes_at -> Nullable<Timestamp>,
+        villager_names -> Nullable<Text>,
+        villager_count -> Nullable<Integer>,
+        incomplete_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    night_session_photos (session_id, media_id) {
+        session_id -> Text,
+        media_id -> Text,
+    }
+}
+
+diesel::table! {
+    work_logs (id) {
+        id -> Text,
+        user_id -> Text,
+        org_path -> Text,
+        log_date -> Date,
+        content -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    work_log_photos (log_id, media_id) {
+        log_id -> Text,
+        media_id -> Text,
+    }
+}
+
+diesel::table! {
+    work_log_revisions (id) {
+        id -> Text,
+        log_id -> Text,
+        content -> Text,
+        photo_ids -> Text,
+        written_at -> Timestamp,
+        replaced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    work_log_comments (id) {
+        id -> Text,
+        log_id -> Text,
+        author_id -> Text,
+        text -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(work_order_events -> work_orders (work_order_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(work_order_photos -> work_orders (work_order_id));
@@ -451,9 +543,18 @@ diesel::joinable!(checkin_photos -> checkins (checkin_id));
 diesel::joinable!(checkin_photos -> media (media_id));
 diesel::joinable!(score_snapshots -> users (user_id));
 diesel::joinable!(record_events -> users (actor_id));
+diesel::joinable!(night_session_photos -> night_sessions (session_id));
+diesel::joinable!(work_log_photos -> work_logs (log_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
+    audit_log,
+    night_sessions,
+    night_session_photos,
+    work_logs,
+    work_log_photos,
+    work_log_revisions,
+    work_log_comments,
     org_units,
     users,
     user_villages,

@@ -664,8 +664,6 @@ struct CheckinCount {
     standing: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
-    #[diesel(sql_type = BigInt)]
-    days: i64,
 }
 
 #[derive(Debug, QueryableByName)]
@@ -705,6 +703,15 @@ const OVERDUE_AT_CUTOFF: &str = "w.assignee_id IS NOT NULL AND w.due_at < $1
     AND (w.first_resolved_at IS NULL OR w.first_resolved_at > $1
          OR w.status IN ('submitted', 'assigned', 'in_progress', 'reopened'))";
 
+/// The days each user kept a work log from `$1` to `$2`: a 工作日志 entry, or a counting
+/// `work_log` check-in of the older clients — one day counted once.
+const LOG_DAYS: &str = "SELECT l.user_id AS user_id, l.log_date AS day FROM work_logs l
+        WHERE l.log_date >= $1 AND l.log_date <= $2
+    UNION
+    SELECT c.user_id AS user_id, c.night_date AS day FROM checkins c
+        WHERE c.kind = 'work_log' AND c.status IN ('accepted', 'approved')
+          AND c.night_date >= $1 AND c.night_date <= $2";
+
 /// Which orders filed by `w.created_by` count as collected: an order resolved on the spot
 /// only once confirmed by a supervisor or closed by its reporter's rating of 60 or more, and
 /// only in one of the filer's own villages — else anyone could file their way up the ranks.
@@ -723,7 +730,7 @@ pub fn metrics(
     let checkins_sql = format!(
         "SELECT c.user_id AS user_id, c.kind AS kind,
                 CASE WHEN c.status IN {COUNTS} THEN 'counts' ELSE c.status END AS standing,
-                COUNT(*) AS n, COUNT(DISTINCT c.night_date) AS days
+                COUNT(*) AS n
          FROM checkins c WHERE c.night_date >= $1 AND c.night_date <= $2
          GROUP BY c.user_id, c.kind, CASE WHEN c.status IN {COUNTS} THEN 'counts' ELSE c.status END"
     );
@@ -756,7 +763,10 @@ pub fn metrics(
         "SELECT w.assignee_id AS user_id, COUNT(*) AS n FROM work_orders w
          WHERE {OVERDUE_AT_CUTOFF} GROUP BY w.assignee_id"
     );
-    let (checkins, stays, collected, handled, overdue) = db_run!(conn, |c| {
+    let logged_sql = format!(
+        "SELECT d.user_id AS user_id, COUNT(*) AS n FROM ({LOG_DAYS}) d GROUP BY d.user_id"
+    );
+    let (checkins, stays, collected, handled, overdue, logged) = db_run!(conn, |c| {
         let checkins: Vec<CheckinCount> = diesel::sql_query(checkins_sql.as_str())
             .bind::<Date, _>(b.first)
             .bind::<Date, _>(b.last)
@@ -776,7 +786,11 @@ pub fn metrics(
         let overdue: Vec<UserCount> = diesel::sql_query(overdue_sql.as_str())
             .bind::<Timestamp, _>(b.cutoff)
             .load(c)?;
-        Ok::<_, diesel::result::Error>((checkins, stays, collected, handled, overdue))
+        let logged: Vec<UserCount> = diesel::sql_query(logged_sql.as_str())
+            .bind::<Date, _>(b.first)
+            .bind::<Date, _>(b.last)
+            .load(c)?;
+        Ok::<_, diesel::result::Error>((checkins, stays, collected, handled, overdue, logged))
     })?;
 
     let mut values: HashMap<String, MetricValues> = who
@@ -803,13 +817,15 @@ pub fn metrics(
                 add(&r.user_id, metric, r.n as f64);
                 add(&r.user_id, Metric::FourNights, r.n as f64);
             }
-            ("counts", None, "work_log") => add(&r.user_id, Metric::WorkLogDays, r.days as f64),
             ("rejected", _, _) => add(&r.user_id, Metric::RejectedCheckins, r.n as f64),
             _ => {}
         }
     }
     for r in &stays {
         add(&r.user_id, Metric::Stays, r.n as f64);
+    }
+    for r in &logged {
+        add(&r.user_id, Metric::WorkLogDays, r.n as f64);
     }
     for r in &collected {
         add(&r.user_id, Metric::WorkOrdersCollected, r.n as f64);
@@ -886,7 +902,17 @@ pub fn evidence(
         Metric::NightDiscussion => (checkins("('night_discussion')", COUNTS), Binds::Days),
         Metric::NightHelp => (checkins("('night_help')", COUNTS), Binds::Days),
         Metric::FourNights => (checkins(all_nights, COUNTS), Binds::Days),
-        Metric::WorkLogDays => (checkins("('work_log')", COUNTS), Binds::Days),
+        Metric::WorkLogDays => (
+            format!(
+                "SELECT l.id AS id FROM work_logs l WHERE l.user_id = $1 AND l.log_date >= $2
+                 AND l.log_date <= $3
+                 UNION ALL
+                 SELECT c.id AS id FROM checkins c WHERE c.user_id = $1 AND c.night_date >= $2
+                 AND c.night_date <= $3 AND c.kind = 'work_log' AND c.status IN {COUNTS}
+                 LIMIT 500"
+            ),
+            Binds::Days,
+        ),
         Metric::RejectedCheckins => (
             "SELECT c.id AS id FROM checkins c WHERE c.user_id = $1 AND c.night_date >= $2
              AND c.night_date <= $3 AND c.status = 'rejected' ORDER BY c.recorded_at, c.id LIMIT 500"

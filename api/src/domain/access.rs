@@ -48,6 +48,8 @@ pub enum Action {
     RectifyRecords,
     /// Deciding on that evidence (销号): supervisors of the owner's town.
     VerifyRecords,
+    /// The audit log: the admin only.
+    ReadAudit,
 }
 
 /// The part of the org tree an actor may act on.
@@ -249,6 +251,93 @@ pub fn may_manage_role(actor: &Actor, role: Role) -> Result<(), Denial> {
         (Role::Supervisor, Role::Cadre | Role::Villager) => Ok(()),
         _ => Err(Denial::Forbidden),
     }
+}
+
+/// What a staff member may do with the 夜学 / 夜议 sessions and 工作日志 of a town. `town` is
+/// the path of the town the actor works in (for a supervisor, their own subtree).
+#[derive(Debug, Clone, Copy)]
+pub struct TownStaff<'a> {
+    pub actor: &'a Actor,
+    pub town: Option<&'a str>,
+    /// A cadre of the town's leadership (班子成员), who reads and comments the logs too.
+    pub leadership: bool,
+}
+
+impl TownStaff<'_> {
+    /// The part of the tree whose sessions the actor sees: the admin everything, staff
+    /// their town.
+    pub fn sessions_reach(&self) -> Result<Reach, Denial> {
+        match (self.actor.role, self.town) {
+            (Role::Admin, _) => Ok(Reach::Everything),
+            (Role::Supervisor | Role::Cadre, Some(town)) => Ok(Reach::Subtree(town.to_string())),
+            _ => Err(Denial::Forbidden),
+        }
+    }
+
+    /// Opening a session at the place at `place_path` (cadres and supervisors of its town).
+    pub fn may_organise(&self, place_path: &str) -> Result<(), Denial> {
+        if self.actor.role == Role::Admin {
+            return Err(Denial::Forbidden);
+        }
+        self.may_read(place_path)
+    }
+
+    pub fn may_read(&self, place_path: &str) -> Result<(), Denial> {
+        if self.sessions_reach()?.covers(Some(place_path)) {
+            Ok(())
+        } else {
+            Err(Denial::Hidden)
+        }
+    }
+
+    /// Adding minutes: the organiser, or a supervisor over the place.
+    pub fn may_amend(&self, place_path: &str, organiser_id: &str) -> Result<(), Denial> {
+        self.may_read(place_path)?;
+        let supervises = self.actor.role == Role::Supervisor
+            && self
+                .actor
+                .org_path
+                .as_deref()
+                .is_some_and(|root| in_subtree(place_path, root));
+        if organiser_id == self.actor.user_id || supervises {
+            Ok(())
+        } else {
+            Err(Denial::Forbidden)
+        }
+    }
+
+    /// Checking in to a session: a cadre of its town.
+    pub fn may_attend(&self, place_path: &str) -> Result<(), Denial> {
+        if self.actor.role != Role::Cadre {
+            return Err(Denial::Forbidden);
+        }
+        self.may_read(place_path)
+    }
+
+    /// How the actor stands toward the work log of `owner`, whose unit lies at `owner_path`:
+    /// its writer, a leader who reads and comments, or the admin who only reads.
+    pub fn log_reader(&self, owner: &str, owner_path: &str) -> Result<LogReader, Denial> {
+        let covers = |root: Option<&str>| root.is_some_and(|r| in_subtree(owner_path, r));
+        match self.actor.role {
+            Role::Villager => Err(Denial::Forbidden),
+            _ if owner == self.actor.user_id => Ok(LogReader::Writer),
+            Role::Admin => Ok(LogReader::Auditor),
+            Role::Supervisor if covers(self.actor.org_path.as_deref()) => Ok(LogReader::Leader),
+            Role::Cadre if self.leadership && covers(self.town) => Ok(LogReader::Leader),
+            _ => Err(Denial::Hidden),
+        }
+    }
+}
+
+/// Who reads a work log, and so what they may do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogReader {
+    /// Writes it on its day and reads the comments.
+    Writer,
+    /// The town's supervisors and the cadre's leadership: read and comment (批阅).
+    Leader,
+    /// The admin: reads.
+    Auditor,
 }
 
 #[cfg(test)]
@@ -459,5 +548,85 @@ mod tests {
         ] {
             assert_eq!(reach(who, action), Err(Denial::Forbidden));
         }
+    }
+
+    #[test]
+    fn sessions_belong_to_the_staff_of_their_town() {
+        let cadre = actor(Role::Cadre, Some("/c/t1/d/"));
+        let staff = TownStaff {
+            actor: &cadre,
+            town: Some("/c/t1/"),
+            leadership: false,
+        };
+        assert_eq!(staff.may_organise("/c/t1/"), Ok(()));
+        assert_eq!(staff.may_attend("/c/t1/v/"), Ok(()));
+        assert_eq!(staff.may_attend("/c/t2/v/"), Err(Denial::Hidden));
+        assert_eq!(staff.may_amend("/c/t1/", "u"), Ok(()));
+        assert_eq!(staff.may_amend("/c/t1/", "other"), Err(Denial::Forbidden));
+        assert_eq!(staff.may_amend("/c/t2/", "other"), Err(Denial::Hidden));
+
+        let sup = actor(Role::Supervisor, Some("/c/t1/"));
+        let desk = TownStaff {
+            actor: &sup,
+            town: Some("/c/t1/"),
+            leadership: false,
+        };
+        assert_eq!(desk.may_amend("/c/t1/v/", "other"), Ok(()));
+        assert_eq!(desk.may_attend("/c/t1/v/"), Err(Denial::Forbidden));
+
+        let admin = actor(Role::Admin, None);
+        let county = TownStaff {
+            actor: &admin,
+            town: None,
+            leadership: false,
+        };
+        assert_eq!(county.may_read("/c/t2/"), Ok(()));
+        assert_eq!(county.may_organise("/c/t2/"), Err(Denial::Forbidden));
+        let villager = actor(Role::Villager, Some("/c/t1/v/"));
+        let outsider = TownStaff {
+            actor: &villager,
+            town: Some("/c/t1/"),
+            leadership: false,
+        };
+        assert_eq!(outsider.may_read("/c/t1/"), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn logs_are_read_by_their_writer_and_the_towns_leaders() {
+        let cadre = actor(Role::Cadre, Some("/c/t1/d/"));
+        let plain = TownStaff {
+            actor: &cadre,
+            town: Some("/c/t1/"),
+            leadership: false,
+        };
+        assert_eq!(plain.log_reader("u", "/c/t1/d/"), Ok(LogReader::Writer));
+        assert_eq!(plain.log_reader("other", "/c/t1/d/"), Err(Denial::Hidden));
+        let leader = TownStaff {
+            leadership: true,
+            ..plain
+        };
+        assert_eq!(
+            leader.log_reader("other", "/c/t1/v/"),
+            Ok(LogReader::Leader)
+        );
+        assert_eq!(leader.log_reader("other", "/c/t2/v/"), Err(Denial::Hidden));
+        let sup = actor(Role::Supervisor, Some("/c/t1/"));
+        let desk = TownStaff {
+            actor: &sup,
+            town: Some("/c/t1/"),
+            leadership: false,
+        };
+        assert_eq!(desk.log_reader("other", "/c/t1/d/"), Ok(LogReader::Leader));
+        assert_eq!(desk.log_reader("other", "/c/t2/d/"), Err(Denial::Hidden));
+        let admin = actor(Role::Admin, None);
+        let county = TownStaff {
+            actor: &admin,
+            town: None,
+            leadership: false,
+        };
+        assert_eq!(
+            county.log_reader("other", "/c/t2/d/"),
+            Ok(LogReader::Auditor)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! 四夜 and 住夜 check-ins: what a check-in counts for (its night date), what a supervisor
 //! must look at (flags with measured values), and what a stay amounts to.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use geo::{Distance, Geodesic, Point};
 use minqing_protocol::{CheckinKind, CheckinStatus, Crs, Flag, FlagCode, NewCheckin, StayStatus};
@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::boundary::Boundary;
 use super::coords::{self, LatLon};
+use super::photo_hash::Reuse;
 use super::Invalid;
 
 /// The thresholds of DESIGN §2.1–2.2; every one is a setting with the given default.
@@ -36,6 +37,11 @@ pub struct CheckinRules {
     pub future_tolerance: Duration,
     pub exif_far_m: f64,
     pub exif_time: Duration,
+    /// A fix repeated after at least this long is `repeated_position`; a phone lying still
+    /// may hand out its last fix again for a few minutes.
+    pub repeat_after: Duration,
+    /// Check-in kinds that need a photo in towns without their own list.
+    pub photo_required_kinds: Vec<CheckinKind>,
 }
 
 fn hm(h: u32, m: u32) -> NaiveTime {
@@ -62,6 +68,8 @@ impl Default for CheckinRules {
             future_tolerance: Duration::minutes(5),
             exif_far_m: 500.0,
             exif_time: Duration::hours(2),
+            repeat_after: Duration::minutes(30),
+            photo_required_kinds: Vec::new(),
         }
     }
 }
@@ -71,7 +79,7 @@ impl Default for CheckinRules {
 pub struct ValidCheckin {
     pub id: String,
     pub kind: CheckinKind,
-    pub village_id: String,
+    pub place: CheckinPlace,
     pub position: LatLon,
     pub reported: LatLon,
     pub crs: Crs,
@@ -85,6 +93,19 @@ pub struct ValidCheckin {
 }
 
 pub const MAX_PHOTOS: usize = 9;
+
+/// Where a check-in was made: in a village, or at a 夜学 / 夜议 session (whose place and
+/// boundary the server looks up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckinPlace {
+    Village(String),
+    Session(String),
+}
+
+/// Whether a kind of night work is held as a group session.
+pub fn is_session_kind(kind: CheckinKind) -> bool {
+    matches!(kind, CheckinKind::NightStudy | CheckinKind::NightDiscussion)
+}
 
 fn optional_text(
     field: &str,
@@ -123,6 +144,33 @@ pub fn parse_checkin(req: &NewCheckin) -> Result<ValidCheckin, Vec<Invalid>> {
     let note = optional_text("note", &req.note, 2000, &mut errors);
     let household = optional_text("household", &req.household, 200, &mut errors);
     let device_id = optional_text("device_id", &req.device_id, 128, &mut errors);
+    let place = match (&req.village_id, &req.session_id) {
+        (Some(village), None) => Some(CheckinPlace::Village(village.clone())),
+        (None, Some(session)) if is_session_kind(req.kind) => {
+            Some(CheckinPlace::Session(session.clone()))
+        }
+        (None, Some(_)) => {
+            errors.push(Invalid::new(
+                "session_id",
+                "only night_study and night_discussion are held as sessions",
+            ));
+            None
+        }
+        (Some(_), Some(_)) => {
+            errors.push(Invalid::new(
+                "village_id",
+                "leave it out when checking in to a session: the session's place counts",
+            ));
+            None
+        }
+        (None, None) => {
+            errors.push(Invalid::new(
+                "village_id",
+                "name the village (or a session_id)",
+            ));
+            None
+        }
+    };
     let photo_ids = req.photo_ids.clone().unwrap_or_default();
     if photo_ids.len() > MAX_PHOTOS {
         errors.push(Invalid::new(
@@ -130,9 +178,9 @@ pub fn parse_checkin(req: &NewCheckin) -> Result<ValidCheckin, Vec<Invalid>> {
             format!("at most {MAX_PHOTOS} photos"),
         ));
     }
-    if !errors.is_empty() {
+    let Some(place) = place.filter(|_| errors.is_empty()) else {
         return Err(errors);
-    }
+    };
     let crs = req.crs.unwrap_or(Crs::Wgs84);
     let reported = LatLon {
         lat: req.lat,
@@ -152,7 +200,7 @@ pub fn parse_checkin(req: &NewCheckin) -> Result<ValidCheckin, Vec<Invalid>> {
     Ok(ValidCheckin {
         id: req.id.to_ascii_lowercase(),
         kind: req.kind,
-        village_id: req.village_id.clone(),
+        place,
         position: coords::to_wgs84(reported, system),
         reported,
         crs,
@@ -205,10 +253,35 @@ fn in_window(t: NaiveTime, from: NaiveTime, until: NaiveTime) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhotoEvidence {
     pub media_id: String,
-    /// Another check-in already used a photo with the same content hash.
-    pub reused: bool,
+    /// An earlier check-in holds the same photo: identical bytes, or a near copy by its
+    /// perceptual hash (`domain::photo_hash`).
+    pub reused: Option<Reuse>,
     pub exif_position: Option<LatLon>,
     pub exif_taken_at: Option<DateTime<Utc>>,
+}
+
+/// An earlier check-in of the same cadre at the same reported position, to within a
+/// metre or so (the database narrows; [`assess`] decides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlierFix {
+    pub checkin_id: String,
+    pub reported: LatLon,
+    pub accuracy_m: f64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The same fix: latitude and longitude equal to 1e-6°, accuracy to the millimetre (phones
+/// report it with decimals to spare; a spoofer repeats one number).
+fn same_fix(a: LatLon, a_accuracy: f64, b: LatLon, b_accuracy: f64) -> bool {
+    let micro = |x: f64| (x * 1e6).round();
+    micro(a.lat) == micro(b.lat)
+        && micro(a.lon) == micro(b.lon)
+        && (a_accuracy * 1000.0).round() == (b_accuracy * 1000.0).round()
+}
+
+/// An earlier check-in named in a flag: which, and when (RFC 3339, UTC).
+fn earlier(checkin_id: &str, recorded_at: DateTime<Utc>) -> Value {
+    json!({"checkin_id": checkin_id, "recorded_at": recorded_at.to_rfc3339_opts(SecondsFormat::Secs, true)})
 }
 
 /// Everything known about a check-in when it arrives.
@@ -224,6 +297,12 @@ pub struct Evidence<'a> {
     pub photos: &'a [PhotoEvidence],
     /// For a `stay_end` that closes a stay: when the stay started.
     pub stay_started_at: Option<DateTime<Utc>>,
+    /// The cadre's earlier check-ins reported at (nearly) the same position.
+    pub earlier_fixes: &'a [EarlierFix],
+    /// The town's own list of kinds that need a photo, when it has one.
+    pub town_photo_kinds: Option<&'a [CheckinKind]>,
+    /// Attendance at a session whose minutes did not come by their deadline.
+    pub session_incomplete: bool,
 }
 
 fn point(p: LatLon) -> Point<f64> {
@@ -255,7 +334,9 @@ pub fn assess(e: &Evidence, rules: &CheckinRules) -> Vec<Flag> {
         }
     }
     if !e.assigned {
-        raise(FlagCode::NotAssignedVillage, json!(c.village_id));
+        if let CheckinPlace::Village(village) = &c.place {
+            raise(FlagCode::NotAssignedVillage, json!(village));
+        }
     }
     let local = c.recorded_at.with_timezone(&rules.timezone).time();
     let window = match c.kind {
@@ -298,8 +379,10 @@ pub fn assess(e: &Evidence, rules: &CheckinRules) -> Vec<Flag> {
         raise(FlagCode::FutureTime, hours(c.recorded_at - e.received_at));
     }
     for photo in e.photos {
-        if photo.reused {
-            raise(FlagCode::PhotoReused, json!(photo.media_id));
+        if let Some(r) = &photo.reused {
+            let mut value = earlier(&r.checkin_id, r.recorded_at);
+            value["distance"] = json!(r.distance);
+            raise(FlagCode::PhotoReused, value);
         }
     }
     for photo in e.photos {
@@ -323,6 +406,25 @@ pub fn assess(e: &Evidence, rules: &CheckinRules) -> Vec<Flag> {
         if length < rules.min_stay {
             raise(FlagCode::ShortStay, hours(length));
         }
+    }
+    let repeated = e
+        .earlier_fixes
+        .iter()
+        .filter(|f| f.recorded_at <= c.recorded_at - rules.repeat_after)
+        .filter(|f| same_fix(f.reported, f.accuracy_m, c.reported, c.accuracy_m))
+        .max_by_key(|f| (f.recorded_at, &f.checkin_id));
+    if let Some(fix) = repeated {
+        raise(
+            FlagCode::RepeatedPosition,
+            earlier(&fix.checkin_id, fix.recorded_at),
+        );
+    }
+    let required = e.town_photo_kinds.unwrap_or(&rules.photo_required_kinds);
+    if c.photo_ids.is_empty() && required.contains(&c.kind) {
+        raise(FlagCode::PhotoMissing, json!(true));
+    }
+    if let (true, CheckinPlace::Session(session)) = (e.session_incomplete, &c.place) {
+        raise(FlagCode::SessionIncomplete, json!(session));
     }
     flags
 }
@@ -395,7 +497,8 @@ mod tests {
         NewCheckin {
             id: "0192f5a4-3b1c-7d2e-8f90-123456789abc".into(),
             kind,
-            village_id: "v1".into(),
+            village_id: Some("v1".into()),
+            session_id: None,
             lat: 29.08,
             lon: 119.65,
             crs: None,
@@ -426,6 +529,9 @@ mod tests {
             previous: None,
             photos: &[],
             stay_started_at: None,
+            session_incomplete: false,
+            earlier_fixes: &[],
+            town_photo_kinds: None,
         }
     }
 
@@ -459,7 +565,11 @@ mod tests {
         let b = village();
         let photos = [PhotoEvidence {
             media_id: "m1".into(),
-            reused: true,
+            reused: Some(Reuse {
+                checkin_id: "c0".into(),
+                recorded_at: at("2026-11-19T12:15:00Z"),
+                distance: 3,
+            }),
             exif_position: Some(LatLon {
                 lat: 29.0,
                 lon: 119.65,
@@ -505,7 +615,83 @@ mod tests {
         assert_eq!(value(FlagCode::UnusualDevice), json!("phone-2"));
         assert_eq!(value(FlagCode::LateSync), json!(48.7));
         assert_eq!(value(FlagCode::PhotoExifTime), json!(6.0));
-        assert_eq!(value(FlagCode::PhotoReused), json!("m1"));
+        assert_eq!(
+            value(FlagCode::PhotoReused),
+            json!({"checkin_id": "c0", "recorded_at": "2026-11-19T12:15:00Z", "distance": 3})
+        );
+    }
+
+    #[test]
+    fn a_fix_repeated_after_half_an_hour_is_flagged_naming_the_earlier_checkin() {
+        let c = parse_checkin(&request(CheckinKind::NightVisit, EVENING)).unwrap();
+        let b = village();
+        let fix = |id: &str, lat: f64, accuracy_m: f64, when: &str| EarlierFix {
+            checkin_id: id.into(),
+            reported: LatLon { lat, lon: 119.65 },
+            accuracy_m,
+            recorded_at: at(when),
+        };
+        let rules = CheckinRules::default();
+        let flags_with = |fixes: &[EarlierFix]| {
+            assess(
+                &Evidence {
+                    earlier_fixes: fixes,
+                    ..evidence(&c, &b, EVENING)
+                },
+                &rules,
+            )
+        };
+        // The same numbers 31 minutes and a day before: the latest such one is named.
+        let flags = flags_with(&[
+            fix("yesterday", 29.08, 15.0, "2026-11-19T12:00:00Z"),
+            fix("earlier", 29.080_000_4, 15.0, "2026-11-20T11:29:00Z"),
+        ]);
+        assert_eq!(codes(&flags), vec![FlagCode::RepeatedPosition]);
+        assert_eq!(
+            flags[0].value,
+            json!({"checkin_id": "earlier", "recorded_at": "2026-11-20T11:29:00Z"})
+        );
+        // A few minutes before: a phone lying still repeats its last fix.
+        assert!(flags_with(&[fix("just-now", 29.08, 15.0, "2026-11-20T11:45:00Z")]).is_empty());
+        // A step away (about 1 m), or another accuracy: a new fix.
+        assert!(flags_with(&[fix("walk", 29.080_01, 15.0, "2026-11-19T12:00:00Z")]).is_empty());
+        assert!(flags_with(&[fix("other", 29.08, 15.002, "2026-11-19T12:00:00Z")]).is_empty());
+    }
+
+    #[test]
+    fn a_required_photo_missing_is_flagged_by_the_towns_list_or_the_default() {
+        let bare = parse_checkin(&request(CheckinKind::NightVisit, EVENING)).unwrap();
+        let mut with_photo = request(CheckinKind::NightVisit, EVENING);
+        with_photo.photo_ids = Some(vec!["m1".into()]);
+        let with_photo = parse_checkin(&with_photo).unwrap();
+        let b = village();
+        let visits = [CheckinKind::NightVisit];
+        let stays = [CheckinKind::StayStart];
+        let default_visits = CheckinRules {
+            photo_required_kinds: visits.to_vec(),
+            ..CheckinRules::default()
+        };
+        let flags = |c: &ValidCheckin, town: Option<&[CheckinKind]>, rules: &CheckinRules| {
+            let e = Evidence {
+                town_photo_kinds: town,
+                ..evidence(c, &b, EVENING)
+            };
+            codes(&assess(&e, rules))
+        };
+        let none = CheckinRules::default();
+        assert_eq!(flags(&bare, None, &none), vec![]);
+        assert_eq!(
+            flags(&bare, Some(&visits), &none),
+            vec![FlagCode::PhotoMissing]
+        );
+        assert_eq!(
+            flags(&bare, None, &default_visits),
+            vec![FlagCode::PhotoMissing]
+        );
+        // The town's own list wins over the default, an empty one included.
+        assert_eq!(flags(&bare, Some(&stays), &default_visits), vec![]);
+        assert_eq!(flags(&bare, Some(&[]), &default_visits), vec![]);
+        assert_eq!(flags(&with_photo, Some(&visits), &none), vec![]);
     }
 
     #[test]
@@ -588,6 +774,7 @@ mod tests {
         let end = parse_checkin(&request(CheckinKind::StayEnd, "2026-11-20T20:00:00Z")).unwrap();
         let e = Evidence {
             stay_started_at: Some(at("2026-11-20T15:00:00Z")),
+            session_incomplete: false,
             ..evidence(&end, &b, "2026-11-20T20:00:00Z")
         };
         let flags = assess(&e, &rules);
@@ -600,6 +787,7 @@ mod tests {
         let end = parse_checkin(&request(CheckinKind::StayEnd, "2026-11-20T22:30:00Z")).unwrap();
         let e = Evidence {
             stay_started_at: Some(at(EVENING)),
+            session_incomplete: false,
             ..evidence(&end, &b, "2026-11-20T22:30:00Z")
         };
         assert!(assess(&e, &rules).is_empty());

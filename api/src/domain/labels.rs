@@ -100,6 +100,19 @@ const FAMILIES: &[(&str, Words)] = &[
             ("short_stay", "住夜时长不足"),
             ("repeated_position", "定位重复"),
             ("photo_missing", "缺少照片"),
+            ("session_incomplete", "会议未按时补纪要"),
+        ],
+    ),
+    (
+        "session_kind",
+        &[("night_study", "夜学"), ("night_discussion", "夜议")],
+    ),
+    (
+        "session_status",
+        &[
+            ("awaiting_minutes", "待补纪要"),
+            ("complete", "已完成"),
+            ("incomplete", "纪要逾期"),
         ],
     ),
     (
@@ -153,6 +166,7 @@ const FAMILIES: &[(&str, Words)] = &[
             ("extension_rejected", "不同意延期"),
             ("reminded", "临期提醒"),
             ("escalated", "超期督办"),
+            ("internal_note", "内部备注"),
         ],
     ),
     (
@@ -349,6 +363,15 @@ const FAMILIES: &[(&str, Words)] = &[
             ("cursor", "翻页位置"),
             ("lang", "语言"),
             ("body", "请求内容"),
+            ("topic", "主题"),
+            ("place_id", "地点"),
+            ("starts_at", "开始时间"),
+            ("minutes", "会议纪要"),
+            ("villagers_present", "参会群众"),
+            ("names", "姓名"),
+            ("count", "人数"),
+            ("session_id", "会议"),
+            ("month", "月份"),
         ],
     ),
     (
@@ -367,6 +390,7 @@ const FAMILIES: &[(&str, Words)] = &[
             ("429", "操作太频繁，请稍后再试"),
             ("500", "出错了"),
             ("503", "服务暂不可用"),
+            ("507", "存储空间已满"),
         ],
     ),
 ];
@@ -433,6 +457,23 @@ fn distance(metres: f64) -> String {
 /// `photo_exif_time`, `short_stay`), the local time `HH:MM`, or an id that is not shown. A
 /// value of another shape gives the flag's label alone.
 pub fn flag_text(code: &str, value: &Value) -> String {
+    flag_text_in(code, value, CheckinRules::default().timezone)
+}
+
+/// [`flag_text`], with the earlier check-in that `photo_reused` and `repeated_position`
+/// name (`{checkin_id, recorded_at}`) shown at its local time in `tz`, e.g.
+/// `照片与 12月3日 20:15 的打卡重复`.
+pub fn flag_text_in(code: &str, value: &Value, tz: Tz) -> String {
+    let earlier = value
+        .get("recorded_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| local_time(t.with_timezone(&Utc), tz));
+    let named = match (code, earlier) {
+        ("photo_reused", Some(when)) => Some(format!("照片与 {when} 的打卡重复")),
+        ("repeated_position", Some(when)) => Some(format!("与 {when} 的打卡定位完全相同")),
+        _ => None,
+    };
     let number = value.as_f64().filter(|x| x.is_finite() && *x >= 0.0);
     let time = value
         .as_str()
@@ -469,9 +510,11 @@ pub fn flag_text(code: &str, value: &Value) -> String {
         "not_assigned_village" => Some("非本人包联村"),
         "photo_reused" => Some("照片与此前打卡重复"),
         "repeated_position" => Some("与此前打卡定位完全相同"),
+        "session_incomplete" => Some("会议纪要未在次日内补录"),
         _ => None,
     };
-    measured
+    named
+        .or(measured)
         .or_else(|| fixed.map(str::to_string))
         .unwrap_or_else(|| label_or_word("flag", code))
 }
@@ -499,8 +542,8 @@ mod tests {
     use crate::domain::scoring::{Grade, Metric, PeriodKind, Rule, VetoArea, WhenEmpty};
     use minqing_protocol::{
         CadreCategory, CheckinKind, CheckinStatus, FlagCode, OrgUnitKind, RaterGroup, RecordAction,
-        RecordStatus, ReviewDecision, Role, StaffType, StayStatus, WorkOrderSource,
-        WorkOrderStatus,
+        RecordStatus, ReviewDecision, Role, SessionKind, SessionStatus, StaffType, StayStatus,
+        WorkOrderSource, WorkOrderStatus,
     };
     use serde::de::DeserializeOwned;
     use serde_json::json;
@@ -545,6 +588,8 @@ mod tests {
             ("checkin_status", wire_words::<CheckinStatus>()),
             ("flag", wire_words::<FlagCode>()),
             ("stay_status", wire_words::<StayStatus>()),
+            ("session_kind", wire_words::<SessionKind>()),
+            ("session_status", wire_words::<SessionStatus>()),
             ("work_order_status", wire_words::<WorkOrderStatus>()),
             ("work_order_source", wire_words::<WorkOrderSource>()),
             ("review_decision", wire_words::<ReviewDecision>()),
@@ -622,6 +667,31 @@ mod tests {
             "与此前打卡定位完全相同"
         );
         assert_eq!(text("photo_missing", json!(true)), "缺少照片");
+        // An earlier check-in is named by its local (Asia/Shanghai) time.
+        let earlier =
+            json!({"checkin_id": "c1", "recorded_at": "2026-12-03T12:15:00Z", "distance": 3});
+        assert_eq!(
+            text("photo_reused", earlier.clone()),
+            "照片与 12月3日 20:15 的打卡重复"
+        );
+        assert_eq!(
+            text("repeated_position", earlier.clone()),
+            "与 12月3日 20:15 的打卡定位完全相同"
+        );
+        assert_eq!(
+            flag_text_in("photo_reused", &earlier, chrono_tz::Asia::Urumqi),
+            "照片与 12月3日 18:15 的打卡重复"
+        );
+        // Past midnight in Shanghai it is the next local day.
+        let late = json!({"checkin_id": "c1", "recorded_at": "2026-12-03T16:30:00Z"});
+        assert_eq!(
+            text("repeated_position", late),
+            "与 12月4日 00:30 的打卡定位完全相同"
+        );
+        assert_eq!(
+            text("photo_reused", json!({"recorded_at": "yesterday"})),
+            "照片与此前打卡重复"
+        );
         // Values of an unexpected shape give the label alone; unknown codes themselves.
         assert_eq!(text("outside_geofence", json!("far")), "超出村界");
         assert_eq!(text("outside_geofence", json!(-3.0)), "超出村界");
@@ -643,6 +713,14 @@ mod tests {
             (FlagCode::PhotoExifFar, json!(8900.0)),
             (FlagCode::PhotoExifTime, json!(6.0)),
             (FlagCode::ShortStay, json!(5.0)),
+            (
+                FlagCode::PhotoReused,
+                json!({"checkin_id": "c1", "recorded_at": "2026-12-03T12:15:00Z", "distance": 0}),
+            ),
+            (
+                FlagCode::RepeatedPosition,
+                json!({"checkin_id": "c1", "recorded_at": "2026-12-03T12:15:00Z"}),
+            ),
         ];
         for (code, value) in shapes {
             let word = serde_json::to_value(code).unwrap();

@@ -11,11 +11,14 @@ pub mod coords;
 pub mod intake;
 pub mod labels;
 pub mod map;
+pub mod night_session;
 pub mod org;
 pub mod people;
+pub mod photo_hash;
 pub mod scoring;
 pub mod throttle;
 pub mod webhook;
+pub mod work_log;
 pub mod work_order;
 pub mod workdays;
 

@@ -61,19 +61,55 @@ pub fn parse_person_name(raw: &str) -> Result<String, Invalid> {
 pub const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 128;
 
-pub fn check_password(raw: &str) -> Result<(), Invalid> {
+/// Passwords tried first by anyone guessing (leaked-password rankings, Chinese favourites
+/// first), compared without regard to case. Those under 8 characters are refused for their
+/// length anyway; they stay listed so the list reads as what it is.
+#[rustfmt::skip]
+const COMMON_PASSWORDS: &[&str] = &[
+    "123456", "123456789", "12345678", "1234567890", "111111", "11111111", "000000", "00000000",
+    "888888", "88888888", "666666", "66666666", "123123", "123123123", "12341234", "1234512345",
+    "11223344", "112233", "147258369", "147258", "159357", "987654321", "87654321", "654321",
+    "123321", "1qaz2wsx", "1q2w3e4r", "1q2w3e4r5t", "1q2w3e", "q1w2e3r4", "qwerty", "qwerty123",
+    "qwertyuiop", "qwer1234", "1234qwer", "asdfghjkl", "asdf1234", "zxcvbnm", "zxcvbnm123",
+    "password", "password1", "password123", "passw0rd", "p@ssw0rd", "iloveyou", "abc123",
+    "abc12345", "abc123456", "abcd1234", "a123456", "a1234567", "a12345678", "a123456789",
+    "aa123456", "aa12345678", "qq123456", "qq12345678", "asd123456", "123456a", "123456aa",
+    "123456abc", "123456789a", "woaini", "woaini1314", "woaini520", "woaini123", "woaini521",
+    "5201314", "52013145201314", "5201314520", "1314520", "13145200", "1314520520", "520520520",
+    "admin", "admin123", "admin888", "admin12345", "root1234", "test1234", "welcome1",
+    "sunshine", "princess", "football", "baseball", "superman", "monkey123", "dragon123",
+    "shadow123", "master123", "letmein1", "trustno1", "google123", "computer", "internet",
+    "zhang123", "wang1234", "li123456", "liu123456", "chen123456", "zhangwei", "wangwei",
+    "aini1314", "1314woaini", "iloveyou1314",
+];
+
+/// Whether `raw` breaks a password rule: length, control characters, only spaces, a
+/// well-known password, one character over and over, or (when `phone` is known) the user's
+/// own phone number anywhere in it, with or without separators.
+pub fn check_password(raw: &str, phone: Option<&str>) -> Result<(), Invalid> {
+    let refuse = |message: String| Err(Invalid::new("password", message));
     let n = raw.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(Invalid::new(
-            "password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        return refuse(format!("must be at least {MIN_PASSWORD_CHARS} characters"));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(Invalid::new(
-            "password",
-            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-        ));
+        return refuse(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
+    }
+    if raw.chars().any(char::is_control) {
+        return refuse("must not contain control characters such as tabs or line breaks".into());
+    }
+    if raw.chars().all(char::is_whitespace) {
+        return refuse("must not be only spaces".into());
+    }
+    let lower = raw.trim().to_lowercase();
+    let mut chars = lower.chars();
+    let one_character = chars.next().is_some_and(|first| chars.all(|c| c == first));
+    if one_character || COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return refuse("is too common and would be guessed first; choose another".into());
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if phone.is_some_and(|p| !p.is_empty() && digits.contains(p)) {
+        return refuse("must not contain your phone number".into());
     }
     Ok(())
 }
@@ -268,9 +304,71 @@ mod tests {
 
     #[test]
     fn passwords_and_names() {
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough").is_ok());
+        assert!(check_password("short", None).is_err());
+        assert!(check_password("long enough", None).is_ok());
         assert_eq!(parse_person_name(" 王芳 ").unwrap(), "王芳");
         assert!(parse_person_name("").is_err());
+    }
+
+    fn refusal(raw: &str, phone: Option<&str>) -> String {
+        let err = check_password(raw, phone).expect_err(raw);
+        assert_eq!(err.field, "password");
+        err.message
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for raw in [
+            "123456789",
+            "woaini1314",
+            "QQ123456",
+            "Password1",
+            "a12345678",
+        ] {
+            assert!(refusal(raw, None).contains("too common"), "{raw}");
+        }
+        assert!(refusal("12345678 ", None).contains("too common"));
+        for raw in ["111111", "5201314", "123456"] {
+            assert!(refusal(raw, None).contains("at least"), "{raw}");
+        }
+        assert!(refusal("zzzzzzzzzz", None).contains("too common"));
+        assert!(check_password("woaini1314-溪口村", None).is_ok());
+    }
+
+    #[test]
+    fn spaces_and_control_characters_are_refused() {
+        assert!(refusal("        ", None).contains("only spaces"));
+        assert!(refusal(
+            "\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}",
+            None
+        )
+        .contains("only spaces"));
+        assert!(refusal("pass\tword-1", None).contains("control"));
+        assert!(refusal("password-1\n", None).contains("control"));
+        assert!(refusal("pass\u{0}word-1", None).contains("control"));
+        assert!(check_password("a long pass phrase", None).is_ok());
+    }
+
+    #[test]
+    fn the_own_phone_number_is_refused_anywhere_in_the_password() {
+        let phone = Some("13812345678");
+        for raw in [
+            "13812345678",
+            "wx13812345678!",
+            "138-1234-5678",
+            "138 1234 5678",
+        ] {
+            assert!(refusal(raw, phone).contains("phone"), "{raw}");
+        }
+        assert!(check_password("13812345678", Some("13900000000")).is_ok());
+        assert!(check_password("1381234567x", phone).is_ok());
+        assert!(check_password("13812345678", None).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn password_checks_never_panic(raw in "\\PC{0,40}", phone in "1[3-9][0-9]{9}") {
+            let _ = check_password(&raw, Some(&phone));
+        }
     }
 }

@@ -275,11 +275,38 @@ pub fn order_code(local_date: NaiveDate, seq: u32) -> String {
     )
 }
 
+/// The timeline kind of a staff member's internal note: a working record that the reporter
+/// never sees, neither on public tracking nor in their own order's timeline.
+pub const INTERNAL_NOTE: &str = "internal_note";
+
+/// Who may write an internal note: the order's supervisors and its assigned unit. A party
+/// who is only the reporter may not (notes are about the work, not for them).
+pub fn may_write_internal_note(parties: &[Party]) -> bool {
+    parties
+        .iter()
+        .any(|p| matches!(p, Party::Supervisor | Party::Assignee))
+}
+
+/// Whether a viewer who is only the order's reporter sees a timeline entry of `kind`.
+pub fn reporter_sees(kind: &str) -> bool {
+    kind != INTERNAL_NOTE
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use WorkOrderStatus::*;
+
+    #[test]
+    fn internal_notes_are_staff_only() {
+        assert!(may_write_internal_note(&[Party::Supervisor]));
+        assert!(may_write_internal_note(&[Party::Reporter, Party::Assignee]));
+        assert!(!may_write_internal_note(&[Party::Reporter]));
+        assert!(!may_write_internal_note(&[]));
+        assert!(!reporter_sees(INTERNAL_NOTE));
+        assert!(reporter_sees("progress") && reporter_sees("resolved"));
+    }
 
     const STATUSES: [WorkOrderStatus; 7] = [
         Submitted, Assigned, InProgress, Resolved, Closed, Rejected, Reopened,

@@ -3,7 +3,8 @@
 use actix_web::{post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use minqing_protocol::{
-    LoginRequest, OrgUnitKind, Problem, RefreshRequest, RegisterRequest, Role, TokenResponse,
+    LoginRequest, OrgUnitKind, Problem, RefreshRequest, RegisterRequest, RegistrationReceived,
+    Role, TokenResponse,
 };
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -153,9 +154,15 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A villager creates their own account in their village (rate-limited per IP) and is signed in.
+/// A villager creates their own account in their village (rate-limited per IP). The answer
+/// never tells whether the phone number already had an account: same status, same body, and
+/// the password is hashed either way, so it takes as long.
 #[utoipa::path(tag = "auth", request_body = RegisterRequest, responses(
-    (status = 201, body = TokenResponse), (status = 409, body = Problem, description = "phone already registered"),
+    (status = 202, body = RegistrationReceived, description = "the registration was received. \
+If the phone number had no account, the villager's account now exists and they sign in with \
+`POST /auth/login`; if it already had one, nothing changed. The answer is the same in both \
+cases, so it does not reveal which phone numbers have accounts: a villager who cannot sign in \
+afterwards asks their village cadre."),
     (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[post("/auth/register")]
 async fn register(
@@ -173,47 +180,52 @@ async fn register(
     let name = parse_person_name(&input.name)
         .map_err(|e| errors.push(e))
         .ok();
-    if let Err(e) = check_password(&input.password) {
+    if let Err(e) = check_password(&input.password, phone.as_ref().map(Phone::as_str)) {
         errors.push(e);
     }
     let (Some(phone), Some(name), true) = (phone, name, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
-    let password_hash = state.limiters.passwords.hash(input.password).await?;
     let village_id = input.village_id;
-    let app = state.clone();
-    let session = state
+    let village = state
         .db
         .run(move |conn| {
-            let village = org::find(conn, &village_id)?
+            org::find(conn, &village_id)?
                 .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
-                .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
-            let user = UserRow {
-                id: new_id(),
-                phone: phone.into_string(),
-                name,
-                password_hash,
-                role: enum_text(&Role::Villager),
-                org_unit_id: Some(village.id.clone()),
-                cadre_category: None,
-                staff_type: None,
-                rater_group: None,
-                active: true,
-                created_at: now.naive_utc(),
-                updated_at: now.naive_utc(),
-            };
+                .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))
+        })
+        .await?;
+    let password_hash = state.limiters.passwords.hash(input.password).await?;
+    let user = UserRow {
+        id: new_id(),
+        phone: phone.into_string(),
+        name,
+        password_hash,
+        role: enum_text(&Role::Villager),
+        org_unit_id: Some(village.id.clone()),
+        cadre_category: None,
+        staff_type: None,
+        rater_group: None,
+        active: true,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    let added = state
+        .db
+        .run(move |conn| {
             conn.write(|conn| {
                 users::insert(conn, &user)?;
-                users::set_villages(conn, &user.id, std::slice::from_ref(&village.id))?;
-                issue_session(conn, &app, &user, None, now)
+                users::set_villages(conn, &user.id, std::slice::from_ref(&village.id))
             })
         })
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict("this phone number is already registered".into())
-            }
-            other => other,
-        })?;
-    Ok(HttpResponse::Created().json(session))
+        .await;
+    match added {
+        // A taken phone number: the account stays as it was, and the answer is the same.
+        Ok(()) | Err(ApiError::Conflict(_)) => {}
+        Err(other) => return Err(other),
+    }
+    Ok(HttpResponse::Accepted().json(RegistrationReceived {
+        status: "received".into(),
+        detail: "registration received; sign in with your phone number and password".into(),
+    }))
 }

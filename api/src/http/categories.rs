@@ -6,13 +6,16 @@ use minqing_protocol::{
     CalendarInput, CalendarYear, Category, CategoryPatch, NewCategory, Page, Problem,
 };
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
+use crate::audit::{self, Audited};
 use crate::db::categories::{self, CategoryRow, HOLIDAY};
+use crate::db::models::utc;
 use crate::domain::access::{reach, Action};
 use crate::domain::category::{check_default_days, parse_category_code, parse_label};
 use crate::domain::workdays::parse_year_calendar;
@@ -99,7 +102,13 @@ async fn create_category(
     let stored = row.clone();
     state
         .db
-        .run(move |conn| categories::insert(conn, &stored).map_err(category_taken))
+        .run(move |conn| {
+            conn.write(|conn| {
+                categories::insert(conn, &stored).map_err(category_taken)?;
+                let detail = json!({"name": stored.name, "default_due_working_days": stored.default_due_working_days});
+                audit::record(conn, &actor.0.user_id, Audited::CategorySaved, Some(&stored.code), Some(detail), utc(now))
+            })
+        })
         .await?;
     Ok(HttpResponse::Created().json(row.to_wire()))
 }
@@ -143,6 +152,8 @@ async fn patch_category(
                 row.active = patch.active.unwrap_or(row.active);
                 row.updated_at = Utc::now().naive_utc();
                 categories::update(conn, &row)?;
+                let detail = json!({"name": row.name, "default_due_working_days": row.default_due_working_days, "active": row.active});
+                audit::record(conn, &actor.0.user_id, Audited::CategorySaved, Some(&row.code), Some(detail), utc(row.updated_at))?;
                 Ok(row)
             })
         })
@@ -198,7 +209,20 @@ async fn put_calendar(
     state
         .db
         .run(move |conn| {
-            categories::replace_year(conn, stored.year, &stored.holidays, &stored.workdays)
+            conn.write(|conn| {
+                categories::replace_year(conn, stored.year, &stored.holidays, &stored.workdays)?;
+                let detail =
+                    json!({"holidays": stored.holidays.len(), "workdays": stored.workdays.len()});
+                let year = stored.year.to_string();
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::CalendarSet,
+                    Some(&year),
+                    Some(detail),
+                    Utc::now(),
+                )
+            })
         })
         .await?;
     Ok(web::Json(CalendarYear {

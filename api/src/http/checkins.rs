@@ -21,12 +21,13 @@ use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::{media, new_id, org, DbConn};
 use crate::domain::access::{reach, Action};
 use crate::domain::checkin::{
-    assess, night_date, parse_checkin, status_for, stay_status, CheckinRules, Evidence,
-    PhotoEvidence,
+    assess, night_date, parse_checkin, status_for, stay_status, CheckinPlace, CheckinRules,
+    Evidence, PhotoEvidence,
 };
 use crate::domain::coords::LatLon;
 use crate::domain::Invalid;
 use crate::error::{ApiError, ApiResult};
+use crate::night_sessions;
 use crate::villages::BoundaryCache;
 
 /// Most check-ins in one batch.
@@ -88,6 +89,7 @@ fn to_wire(row: CheckinRow, photo_ids: Vec<String>) -> ApiResult<Checkin> {
         note: row.note,
         household: row.household,
         stay_id: row.stay_id,
+        session_id: row.session_id,
     })
 }
 
@@ -115,13 +117,16 @@ fn seen_before(
 
 /// What the database knows that bears on a new check-in, read before taking the write lock.
 struct Gathered {
-    village: crate::db::models::OrgUnitRow,
+    /// The village, or the place of the session attended.
+    place: crate::db::models::OrgUnitRow,
+    session: Option<crate::night_sessions::Attendance>,
     boundary: Option<std::sync::Arc<crate::domain::boundary::Boundary>>,
     assigned: bool,
     usual_device: Option<String>,
     previous: Option<(LatLon, DateTime<Utc>)>,
     photos: Vec<crate::db::media::MediaRow>,
     photo_evidence: Vec<PhotoEvidence>,
+    recycling: crate::evidence::Recycling,
 }
 
 fn gather(
@@ -130,11 +135,21 @@ fn gather(
     user_id: &str,
     valid: &crate::domain::checkin::ValidCheckin,
 ) -> ApiResult<Gathered> {
-    let village = org::find(conn, &valid.village_id)?
-        .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
-        .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
-    let boundary = rec.boundaries.boundary_of(&village)?;
-    let assigned = checkins::is_assigned(conn, user_id, &village.id)?;
+    let (place, session, assigned) = match &valid.place {
+        CheckinPlace::Village(id) => {
+            let village = org::find(conn, id)?
+                .filter(|v| v.kind == enum_text(&OrgUnitKind::Village))
+                .ok_or_else(|| ApiError::invalid("village_id", "no village with that id"))?;
+            let assigned = checkins::is_assigned(conn, user_id, &village.id)?;
+            (village, None, assigned)
+        }
+        // Attendance is by the session, not by the villages a cadre is responsible for.
+        CheckinPlace::Session(id) => {
+            let attendance = night_sessions::attendance(conn, user_id, valid, id, rec.rules)?;
+            (attendance.place.clone(), Some(attendance), true)
+        }
+    };
+    let boundary = rec.boundaries.boundary_of(&place)?;
     let usual_device = checkins::usual_device(conn, user_id)?;
     let previous = checkins::previous_position(conn, user_id, valid.recorded_at.naive_utc())?
         .map(|(lat, lon, at)| (LatLon { lat, lon }, utc(at)));
@@ -160,13 +175,13 @@ fn gather(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let hashes: Vec<String> = photos.iter().map(|m| m.sha256.clone()).collect();
-    let used = checkins::used_hashes(conn, &hashes)?;
+    let recycling = crate::evidence::gather(conn, rec.rules, user_id, valid, &place.path, &photos)?;
     let photo_evidence = photos
         .iter()
-        .map(|m| PhotoEvidence {
+        .zip(&recycling.reuses)
+        .map(|(m, reused)| PhotoEvidence {
             media_id: m.id.clone(),
-            reused: used.contains(&m.sha256),
+            reused: reused.clone(),
             exif_position: m
                 .exif_lat
                 .zip(m.exif_lon)
@@ -175,13 +190,15 @@ fn gather(
         })
         .collect();
     Ok(Gathered {
-        village,
+        place,
+        session,
         boundary,
         assigned,
         usual_device,
         previous,
         photos,
         photo_evidence,
+        recycling,
     })
 }
 
@@ -216,9 +233,7 @@ pub fn record_checkin(
         };
         // A morning check-in closes the same village's open stay begun before it.
         let closing = match (&stay, valid.kind) {
-            (Some(s), CheckinKind::StayEnd)
-                if s.end_id.is_none() && s.village_id == g.village.id =>
-            {
+            (Some(s), CheckinKind::StayEnd) if s.end_id.is_none() && s.village_id == g.place.id => {
                 checkins::statuses(conn, std::slice::from_ref(&s.start_id))?
                     .remove(&s.start_id)
                     .filter(|(_, started)| *started < recorded)
@@ -235,6 +250,9 @@ pub fn record_checkin(
             previous: g.previous,
             photos: &g.photo_evidence,
             stay_started_at: closing.as_ref().map(|(_, at)| *at),
+            earlier_fixes: &g.recycling.earlier_fixes,
+            town_photo_kinds: g.recycling.town_photo_kinds.as_deref(),
+            session_incomplete: g.session.as_ref().is_some_and(|a| a.incomplete),
         };
         let flags = assess(&evidence, rec.rules);
         let status = status_for(&flags);
@@ -247,8 +265,8 @@ pub fn record_checkin(
             id: valid.id.clone(),
             user_id: user_id.to_string(),
             kind: enum_text(&valid.kind),
-            village_id: g.village.id.clone(),
-            org_path: g.village.path.clone(),
+            village_id: g.place.id.clone(),
+            org_path: g.place.path.clone(),
             lat: valid.position.lat,
             lon: valid.position.lon,
             crs: enum_text(&valid.crs),
@@ -269,6 +287,7 @@ pub fn record_checkin(
             reviewed_by: None,
             reviewed_at: None,
             review_reason: None,
+            session_id: g.session.as_ref().map(|a| a.session.id.clone()),
         };
         let photo_rows: Vec<(String, String)> = g
             .photos
@@ -282,8 +301,8 @@ pub fn record_checkin(
                 &StayRow {
                     id: id.clone(),
                     user_id: user_id.to_string(),
-                    village_id: g.village.id.clone(),
-                    org_path: g.village.path.clone(),
+                    village_id: g.place.id.clone(),
+                    org_path: g.place.path.clone(),
                     night_date: night,
                     start_id: row.id.clone(),
                     end_id: None,
@@ -355,7 +374,7 @@ async fn create_checkin(
 
 /// Records up to 500 check-ins from an offline phone in one call, in the order they were
 /// recorded, and answers for each one as if it had come alone.
-#[utoipa::path(tag = "checkins", request_body = Vec<NewCheckin>, security(("bearer" = [])), responses(
+#[utoipa::path(tag = "checkins", request_body(content = Vec<serde_json::Value>, description = "Up to 500 `NewCheckin`s. Each is read on its own: one that does not fit gets its 422 in the answer's list, and the others are still recorded."), security(("bearer" = [])), responses(
     (status = 200, body = Vec<BatchItem>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/checkins/batch")]
 async fn batch_checkins(

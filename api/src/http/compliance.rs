@@ -36,6 +36,7 @@ struct ComplianceQuery {
     /// Last local date of the period, inclusive (default: today).
     to: Option<NaiveDate>,
     /// `unit` (default), `village` or `assignee`.
+    #[param(inline)]
     group_by: Option<Grouping>,
 }
 

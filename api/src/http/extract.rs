@@ -64,14 +64,65 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 /// Deserialises JSON, naming the path of the field that does not fit.
+///
+/// JSON has one kind of number: `5.0` is the integer 5 (so says JSON Schema, and this API's
+/// OpenAPI document with it), but serde refuses it for an integer field. A body refused for
+/// a field is read once more with such whole numbers written as integers.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => {
-            de.end()
-                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-            Ok(value)
+    let first = deserialize::<_, T>(&mut de).and_then(|value| {
+        de.end()
+            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        Ok(value)
+    });
+    let Err(ApiError::Invalid(_)) = first else {
+        return first;
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return first;
+    };
+    if whole_numbers_as_integers(&mut value) {
+        deserialize(value)
+    } else {
+        first
+    }
+}
+
+/// Writes numbers such as `5.0` as `5`; says whether there was any.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            let Some(f) = n.as_f64().filter(|_| n.is_f64()) else {
+                return false;
+            };
+            // Within ±2^53 every whole f64 is exactly an integer.
+            if f.fract() != 0.0 || f.abs() > 9_007_199_254_740_992.0 {
+                return false;
+            }
+            *n = serde_json::Number::from(f as i64);
+            true
         }
+        // Every element is visited (no short cut): each may need rewriting.
+        Value::Array(items) => items
+            .iter_mut()
+            .map(whole_numbers_as_integers)
+            .fold(false, |any, changed| any | changed),
+        Value::Object(fields) => fields
+            .values_mut()
+            .map(whole_numbers_as_integers)
+            .fold(false, |any, changed| any | changed),
+        _ => false,
+    }
+}
+
+fn deserialize<'de, D, T>(de: D) -> ApiResult<T>
+where
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+    T: DeserializeOwned,
+{
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(value) => Ok(value),
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
@@ -216,5 +267,16 @@ mod tests {
             parse_json::<NewOrgUnit>(br#"{"name":"x","kind":"town"} trailing"#),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_point_are_integers() {
+        use minqing_protocol::RateRequest;
+        let rate = parse_json::<RateRequest>(br#"{"score": 5.0}"#).unwrap();
+        assert_eq!(rate.score, 5);
+        let err = parse_json::<RateRequest>(br#"{"score": 5.5}"#).unwrap_err();
+        assert_eq!(field_of(err), "score");
+        let err = parse_json::<RateRequest>(br#"{"score": 5.0, "comment": 1}"#).unwrap_err();
+        assert_eq!(field_of(err), "comment");
     }
 }

@@ -22,10 +22,15 @@ async fn health(state: State) -> HttpResponse {
         }),
         Err(err) => {
             tracing::warn!(error = %err, "health check: database unavailable");
-            HttpResponse::ServiceUnavailable().json(Health {
-                status: "unavailable".into(),
-                db: "error".into(),
-            })
+            HttpResponse::ServiceUnavailable()
+                .insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    crate::error::UNAVAILABLE_RETRY_SECS.to_string(),
+                ))
+                .json(Health {
+                    status: "unavailable".into(),
+                    db: "error".into(),
+                })
         }
     }
 }

@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::Authenticated;
 use super::State;
 use crate::db::media::{self, MediaRow};
-use crate::db::{checkins, work_orders, DbConn};
+use crate::db::{checkins, night_sessions, work_logs, work_orders, DbConn};
 use crate::domain::access::{authorize_checkin, order_parties, reach, Action, Actor, CheckinFacts};
 use crate::error::{ApiError, ApiResult};
 use crate::media::process::MAX_UPLOAD_BYTES;
@@ -115,12 +115,29 @@ fn find_visible(conn: &mut DbConn, actor: &Actor, id: &str) -> ApiResult<MediaRo
     let visible = on_checkin
         || work_orders::orders_with_photo(conn, &row.id)?
             .iter()
-            .any(|o| !order_parties(actor, &o.facts()).is_empty());
+            .any(|o| !order_parties(actor, &o.facts()).is_empty())
+        || on_session_or_log(conn, actor, &row.id)?;
     if visible {
         Ok(row)
     } else {
         Err(ApiError::not_found("photo"))
     }
+}
+
+/// Minutes photos are seen by the staff of the session's town; log photos by the log's
+/// readers (the writer, the town's leaders).
+fn on_session_or_log(conn: &mut DbConn, actor: &Actor, media_id: &str) -> ApiResult<bool> {
+    let sessions = night_sessions::paths_with_photo(conn, media_id)?;
+    let logs = work_logs::owners_with_photo(conn, media_id)?;
+    if sessions.is_empty() && logs.is_empty() {
+        return Ok(false);
+    }
+    let facts = crate::night_sessions::staff_facts(conn, actor)?;
+    let staff = facts.of(actor);
+    Ok(sessions.iter().any(|path| staff.may_read(path).is_ok())
+        || logs
+            .iter()
+            .any(|(owner, path)| staff.log_reader(owner, path).is_ok()))
 }
 
 async fn image(

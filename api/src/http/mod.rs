@@ -16,21 +16,26 @@ use crate::error::ApiError;
 use crate::media::store::PhotoStore;
 use crate::villages::BoundaryCache;
 
+pub mod audit;
 pub mod auth;
 pub mod categories;
 pub mod checkins;
 pub mod compliance;
+pub mod contract;
 pub mod extract;
 pub mod health;
 pub mod labels;
 pub mod me;
 pub mod media;
+pub mod middleware;
 pub mod org_units;
 pub mod paging;
 pub mod public;
 pub mod scoring;
+pub mod sessions;
 pub mod users;
 pub mod webhooks;
+pub mod work_logs;
 pub mod work_orders;
 
 /// What every handler may reach.
@@ -87,6 +92,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(compliance::routes)
         .configure(webhooks::routes)
         .configure(scoring::routes)
+        .configure(sessions::routes)
+        .configure(audit::routes)
+        .configure(work_logs::routes)
         .configure(public::routes);
 }
 

@@ -4,13 +4,15 @@ use actix_web::{get, patch, post, put, web, HttpResponse};
 use chrono::Utc;
 use minqing_protocol::{NewOrgUnit, OrgUnit, OrgUnitKind, OrgUnitPatch, Page, Problem};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
-use crate::db::models::{enum_text, OrgUnitRow};
+use crate::audit::{self, Audited};
+use crate::db::models::{enum_text, utc, OrgUnitRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
 use crate::db::{new_id, DbConn};
 use crate::domain::access::{authorize, reach, Action};
@@ -25,7 +27,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(create_org_unit)
         .service(get_org_unit)
         .service(patch_org_unit)
-        .service(put_village_boundary);
+        .service(put_village_boundary)
+        .service(put_unit_boundary);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -132,8 +135,21 @@ async fn create_org_unit(
                 max_lat: None,
                 created_at: now,
                 updated_at: now,
+                photo_required_kinds: None,
             };
-            villages::insert_unit(conn, &mut row).map_err(code_taken)?;
+            conn.write(|conn| {
+                villages::insert_unit(conn, &mut row).map_err(code_taken)?;
+                let detail =
+                    json!({"name": row.name, "kind": row.kind, "parent_id": row.parent_id});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::OrgUnitSaved,
+                    Some(&row.id),
+                    Some(detail),
+                    utc(now),
+                )
+            })?;
             row.to_wire()
         })
         .await?;
@@ -193,6 +209,26 @@ async fn patch_org_unit(
                 let code = code.or_else(|| unit.code.clone());
                 org::update_name_and_code(conn, &unit.id, &name, code.as_deref(), now)
                     .map_err(code_taken)?;
+                if let Some(kinds) = &patch.photo_required_kinds {
+                    if unit.kind != enum_text(&OrgUnitKind::Town) {
+                        return Err(ApiError::invalid(
+                            "photo_required_kinds",
+                            "only a town requires photos",
+                        ));
+                    }
+                    let text = kinds.as_ref().map(serde_json::to_string).transpose();
+                    let text = text.map_err(|e| ApiError::Internal(e.into()))?;
+                    org::set_photo_required_kinds(conn, &unit.id, text.as_deref())?;
+                }
+                let detail = json!({"name": name, "code": code, "parent_id": patch.parent_id});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::OrgUnitSaved,
+                    Some(&unit.id),
+                    Some(detail),
+                    utc(now),
+                )?;
                 if let Some(parent_id) = patch
                     .parent_id
                     .filter(|p| Some(p) != unit.parent_id.as_ref())
@@ -234,9 +270,35 @@ async fn put_village_boundary(
     id: web::Path<String>,
     body: JsonBody<serde_json::Value>,
 ) -> ApiResult<web::Json<OrgUnit>> {
+    set_boundary(state, actor, id.into_inner(), body.0, true).await
+}
+
+/// Sets the boundary or centre of any unit below the county — the town hall, a village
+/// committee, a department's meeting room — where 夜学 / 夜议 sessions are held; the same
+/// shapes as a village's.
+#[utoipa::path(tag = "org", security(("bearer" = [])),
+    request_body(content = Object, description = "GeoJSON Polygon or MultiPolygon, or {center:{lat,lon}, radius_m}"),
+    responses((status = 200, body = OrgUnit), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[put("/org-units/{id}/boundary")]
+async fn put_unit_boundary(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<serde_json::Value>,
+) -> ApiResult<web::Json<OrgUnit>> {
+    set_boundary(state, actor, id.into_inner(), body.0, false).await
+}
+
+async fn set_boundary(
+    state: State,
+    actor: Authenticated,
+    id: String,
+    value: serde_json::Value,
+    villages_only: bool,
+) -> ApiResult<web::Json<OrgUnit>> {
     reach(&actor.0, Action::ManageOrgUnits)?;
+    let what = if villages_only { "village" } else { "org unit" };
     // Validating a large polygon checks every pair of edges: keep it off the async workers.
-    let value = body.0;
     let boundary = web::block(move || parse_boundary(&value)).await??;
     let json = boundary.to_json().to_string();
     let bbox = boundary.bbox();
@@ -244,21 +306,34 @@ async fn put_village_boundary(
     let unit = state
         .db
         .run(move |conn| {
-            let village = find_reachable(conn, &actor.0, Action::ManageOrgUnits, &id)?;
-            if village.kind != enum_text(&OrgUnitKind::Village) {
-                return Err(ApiError::not_found("village"));
+            let unit = find_reachable(conn, &actor.0, Action::ManageOrgUnits, &id)?;
+            let kind_fits = if villages_only {
+                unit.kind == enum_text(&OrgUnitKind::Village)
+            } else {
+                unit.kind != enum_text(&OrgUnitKind::County)
+            };
+            if !kind_fits {
+                return Err(ApiError::not_found(what));
             }
+            audit::record(
+                conn,
+                &actor.0.user_id,
+                Audited::BoundarySet,
+                Some(&unit.id),
+                None,
+                utc(now),
+            )?;
             org::set_boundary(
                 conn,
-                &village.id,
+                &unit.id,
                 &BoundaryUpdate {
                     json: &json,
                     bbox,
                     now,
                 },
             )?;
-            org::find(conn, &village.id)?
-                .ok_or_else(|| ApiError::not_found("village"))?
+            org::find(conn, &unit.id)?
+                .ok_or_else(|| ApiError::not_found(what))?
                 .to_wire()
         })
         .await?;

@@ -24,7 +24,9 @@ impl Paging {
                 format!("must be between 1 and {MAX_LIMIT}"),
             ));
         }
+        // An empty cursor (`?cursor=`, as a form sends a blank field) is the first page.
         let after = cursor
+            .filter(|c| !c.is_empty())
             .map(|c| {
                 URL_SAFE_NO_PAD
                     .decode(c)
@@ -99,6 +101,7 @@ mod tests {
         assert!(Paging::parse(Some(501), None).is_err());
         assert!(Paging::parse(None, Some("!!")).is_err());
         assert_eq!(Paging::parse(None, None).unwrap().limit, 50);
+        assert!(Paging::parse(None, Some("")).unwrap().after.is_none());
     }
 
     #[test]

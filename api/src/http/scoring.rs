@@ -10,12 +10,14 @@ use minqing_protocol::{
     Veto,
 };
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{required_note, Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
+use crate::audit::{self, Audited};
 use crate::db::models::{enum_text, utc};
 use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
@@ -109,7 +111,20 @@ async fn create_scheme(
     let shown = scheme_wire(&row)?;
     state
         .db
-        .run(move |conn| conn.write(|conn| store::save_scheme(conn, &row)))
+        .run(move |conn| {
+            conn.write(|conn| {
+                store::save_scheme(conn, &row)?;
+                let detail = json!({"name": row.name, "version": row.version});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::SchemeSaved,
+                    Some(&row.id),
+                    Some(detail),
+                    Utc::now(),
+                )
+            })
+        })
         .await?;
     Ok(HttpResponse::Created().json(shown))
 }
@@ -157,6 +172,15 @@ async fn put_scheme(
                 let mut row = scheme_row(id.clone(), old.version + 1, &scheme, now);
                 row.created_at = old.created_at;
                 store::save_scheme(conn, &row)?;
+                let detail = json!({"name": row.name, "version": row.version});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::SchemeSaved,
+                    Some(&row.id),
+                    Some(detail),
+                    Utc::now(),
+                )?;
                 Ok(row)
             })
         })
@@ -322,6 +346,15 @@ async fn put_recusal(
                 staff_within(conn, &actor, Action::JudgeScores, &rater_id)?;
                 staff_within(conn, &actor, Action::JudgeScores, &ratee_id)?;
                 store::save_recusal(conn, (&rater_id, &ratee_id), &reason, &actor.user_id, now)?;
+                let detail = json!({"rater_id": rater_id, "reason": reason});
+                audit::record(
+                    conn,
+                    &actor.user_id,
+                    Audited::RecusalRecorded,
+                    Some(&ratee_id),
+                    Some(detail),
+                    utc(now),
+                )?;
                 Ok(Recusal {
                     rater_id,
                     ratee_id,
@@ -442,6 +475,16 @@ async fn create_adjustment(
                     approved_at: None,
                 };
                 store::insert_adjustment(conn, &row)?;
+                let detail = json!({"user_id": row.user_id, "period": row.period,
+                    "points": points(row.centipoints), "reason": row.reason});
+                audit::record(
+                    conn,
+                    &actor.user_id,
+                    Audited::AdjustmentProposed,
+                    Some(&row.id),
+                    Some(detail),
+                    utc(now),
+                )?;
                 Ok(row)
             })
         })
@@ -493,6 +536,8 @@ async fn approve_adjustment(
                         "this adjustment was approved already".into(),
                     ));
                 }
+                let detail = json!({"user_id": row.user_id, "period": row.period, "points": points(row.centipoints)});
+                audit::record(conn, &actor.user_id, Audited::AdjustmentApproved, Some(&row.id), Some(detail), utc(now))?;
                 store::find_adjustment(conn, &row.id)?
                     .ok_or_else(|| ApiError::not_found("adjustment"))
             })
@@ -549,6 +594,8 @@ async fn create_veto(
                     created_at: now,
                 };
                 store::insert_veto(conn, &row)?;
+                let detail = json!({"user_id": row.user_id, "period": row.period, "area": row.area, "reason": row.reason});
+                audit::record(conn, &actor.user_id, Audited::VetoRecorded, Some(&row.id), Some(detail), utc(now))?;
                 Ok(row)
             })
         })

@@ -9,13 +9,15 @@ use minqing_protocol::{
     NewUser, OrgUnitKind, Page, Problem, Role, User, UserPatch, VillageAssignment,
 };
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
-use crate::db::models::{enum_text, parse_enum, OrgUnitRow, UserRow};
+use crate::audit::{self, Audited};
+use crate::db::models::{enum_text, parse_enum, utc, OrgUnitRow, UserRow};
 use crate::db::users::{self, UserFilter};
 use crate::db::{new_id, org, tokens, DbConn};
 use crate::domain::access::{authorize, may_manage_role, reach, Action, Actor};
@@ -78,6 +80,11 @@ async fn list_users(
         .db
         .run(move |conn| {
             let rows = users::list(conn, &filter)?;
+            // Phones of a page of people: who looked is on record.
+            conn.write(|conn| {
+                let detail = json!({"count": rows.len(), "role": filter.role, "org_unit_id": filter.org_unit_id});
+                audit::record(conn, &actor.0.user_id, Audited::UsersListed, None, Some(detail), Utc::now())
+            })?;
             with_villages(conn, &rows)
         })
         .await?;
@@ -117,7 +124,7 @@ async fn create_user(
         .map_err(|e| errors.push(e))
         .ok();
     let phone = Phone::parse(&input.phone).map_err(|e| errors.push(e)).ok();
-    if let Err(e) = check_password(&input.password) {
+    if let Err(e) = check_password(&input.password, phone.as_ref().map(Phone::as_str)) {
         errors.push(e);
     }
     let (Some(name), Some(phone), true) = (name, phone, errors.is_empty()) else {
@@ -166,6 +173,16 @@ async fn create_user(
                     .into_iter()
                     .collect();
                 users::set_villages(conn, &row.id, &own_village)?;
+                let detail =
+                    json!({"name": row.name, "role": row.role, "org_unit_id": row.org_unit_id});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::UserCreated,
+                    Some(&row.id),
+                    Some(detail),
+                    utc(now),
+                )?;
                 row.to_wire(own_village)
             })
         })
@@ -200,6 +217,16 @@ async fn get_user(
         .db
         .run(move |conn| {
             let row = find_reachable(conn, &actor.0, Action::ReadUsers, &id)?;
+            conn.write(|conn| {
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::UserRead,
+                    Some(&row.id),
+                    None,
+                    Utc::now(),
+                )
+            })?;
             Ok(with_villages(conn, std::slice::from_ref(&row))?.remove(0))
         })
         .await?;
@@ -238,7 +265,12 @@ async fn patch_user(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
-    if let Some(Err(e)) = patch.password.as_deref().map(check_password) {
+    // The phone rule is checked again below against the stored phone when none is sent.
+    if let Some(Err(e)) = patch
+        .password
+        .as_deref()
+        .map(|p| check_password(p, phone.as_ref().map(Phone::as_str)))
+    {
         errors.push(e);
     }
     if !errors.is_empty() {
@@ -283,6 +315,9 @@ async fn patch_user(
                 })?;
                 row.name = name.unwrap_or(row.name);
                 row.phone = phone.map(Phone::into_string).unwrap_or(row.phone);
+                if let Some(password) = patch.password.as_deref() {
+                    check_password(password, Some(&row.phone))?;
+                }
                 let new_password = password_hash.is_some();
                 row.password_hash = password_hash.unwrap_or(row.password_hash);
                 row.role = enum_text(&role);
@@ -293,6 +328,18 @@ async fn patch_user(
                 row.active = patch.active.unwrap_or(row.active);
                 row.updated_at = now;
                 users::update(conn, &row).map_err(phone_taken)?;
+                // What changed, never the password itself.
+                let detail = json!({"name": patch.name, "phone": patch.phone, "role": patch.role,
+                    "org_unit_id": patch.org_unit_id, "active": patch.active,
+                    "password_reset": new_password});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::UserChanged,
+                    Some(&row.id),
+                    Some(detail),
+                    utc(now),
+                )?;
                 // A reset, a disable or a role change ends every session the user has: older
                 // access tokens fail the epoch check, refresh tokens and page sessions are revoked.
                 if new_password || patch.active == Some(false) || role != old_role {
@@ -379,6 +426,15 @@ async fn put_user_villages(
                     return Err(ApiError::Invalid(errors));
                 }
                 users::set_villages(conn, &row.id, &wanted)?;
+                let detail = json!({"village_ids": wanted});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::VillagesAssigned,
+                    Some(&row.id),
+                    Some(detail),
+                    Utc::now(),
+                )?;
                 Ok(with_villages(conn, std::slice::from_ref(&row))?.remove(0))
             })
         })

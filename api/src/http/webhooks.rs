@@ -4,12 +4,14 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::Utc;
 use minqing_protocol::{NewWebhook, Page, Problem, Webhook, WebhookChange};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
+use crate::audit::{self, Audited};
 use crate::db::models::utc;
 use crate::db::new_id;
 use crate::db::webhooks::{self, WebhookRow};
@@ -100,7 +102,21 @@ async fn create_webhook(
     let shown = to_wire(&row);
     state
         .db
-        .run(move |conn| webhooks::insert_webhook(conn, &row))
+        .run(move |conn| {
+            conn.write(|conn| {
+                webhooks::insert_webhook(conn, &row)?;
+                // The address and events; never the secret.
+                let detail = json!({"url": row.url, "events": row.events});
+                audit::record(
+                    conn,
+                    &actor.0.user_id,
+                    Audited::WebhookSaved,
+                    Some(&row.id),
+                    Some(detail),
+                    Utc::now(),
+                )
+            })
+        })
         .await?;
     Ok(HttpResponse::Created().json(shown))
 }
@@ -120,7 +136,23 @@ async fn change_webhook(
     let active = body.0.active;
     let row = state
         .db
-        .run(move |conn| conn.write(|conn| webhooks::set_active(conn, &id, active)))
+        .run(move |conn| {
+            conn.write(|conn| {
+                let row = webhooks::set_active(conn, &id, active)?;
+                if row.is_some() {
+                    let detail = json!({"active": active});
+                    audit::record(
+                        conn,
+                        &actor.0.user_id,
+                        Audited::WebhookSaved,
+                        Some(&id),
+                        Some(detail),
+                        Utc::now(),
+                    )?;
+                }
+                Ok(row)
+            })
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     Ok(web::Json(to_wire(&row)))

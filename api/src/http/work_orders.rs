@@ -5,8 +5,9 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use minqing_protocol::{
     AssignRequest, DuplicateCandidate, Extension, ExtensionDecision, ExtensionRequest,
-    NewWorkOrder, Page, Problem, ProgressRequest, RateRequest, RejectRequest, ResolveRequest,
-    TimelineEvent, TrackView, WorkOrder, WorkOrderCreated, WorkOrderDetail, WorkOrderStatus,
+    InternalNoteRequest, NewWorkOrder, Page, Problem, ProgressRequest, RateRequest, RejectRequest,
+    ResolveRequest, TimelineEvent, TrackView, WorkOrder, WorkOrderCreated, WorkOrderDetail,
+    WorkOrderStatus,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,16 +16,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{client_ip, required_note, Authenticated, JsonBody, MaybeAuthenticated};
 use super::paging::{time_key, Paging};
 use super::State;
+use crate::audit::{self, Audited};
 use crate::auth::tokens::hash_refresh_token;
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::work_orders::{self, EventRow, ExtensionRow, OrderFilter, WorkOrderRow};
 use crate::db::{new_id, webhooks, DbConn};
 use crate::domain::access::{order_parties, Actor};
-use crate::domain::work_order::Party;
+use crate::domain::work_order::{may_write_internal_note, reporter_sees, Party};
 use crate::error::{ApiError, ApiResult};
 use crate::work_orders::{
-    confirm_on_spot, event, file_order, likely_duplicates, list_scope, order_by_query_code,
-    order_for, take_step, track_view, Change, ReporterProof,
+    add_internal_note, confirm_on_spot, event, file_order, likely_duplicates, list_scope,
+    order_by_query_code, order_for, take_step, track_view, Change, ReporterProof,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -38,6 +40,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(rate_order)
         .service(reject_order)
         .service(confirm_order)
+        .service(add_note)
         .service(request_extension)
         .service(decide_extension)
         .service(track_order);
@@ -46,7 +49,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Reports an issue: a signed-in villager, a cadre during a visit (possibly solved on the
 /// spot), a hotline operator, or anyone with a name and phone (rate-limited). Answers with
 /// the order's code, and a tracking token and a 6-digit 查询码 shown only this once.
-#[utoipa::path(tag = "work orders", request_body = NewWorkOrder, responses(
+#[utoipa::path(tag = "work orders", request_body = NewWorkOrder, security((), ("bearer" = [])), responses(
     (status = 201, body = WorkOrderCreated), (status = 200, body = WorkOrderCreated, description = "a retry with the same client id"),
     (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[post("/work-orders")]
@@ -205,9 +208,28 @@ async fn get_order(
             let photos = work_orders::photo_ids_of(conn, std::slice::from_ref(&row.id))?
                 .remove(&row.id)
                 .unwrap_or_default();
+            let full_phone = sees_full_phone(&actor, &row);
+            if full_phone && row.reporter_phone.is_some() {
+                conn.write(|conn| {
+                    audit::record(
+                        conn,
+                        &actor.user_id,
+                        Audited::ReporterRead,
+                        Some(&row.id),
+                        None,
+                        now,
+                    )
+                })?;
+            }
             Ok(WorkOrderDetail {
-                order: row.to_wire(photos, sees_full_phone(&actor, &row), now)?,
-                timeline: timeline(work_orders::events_of(conn, &row.id)?),
+                order: row.to_wire(photos, full_phone, now)?,
+                timeline: timeline(
+                    work_orders::events_of(conn, &row.id)?
+                        .into_iter()
+                        // Staff see internal notes; a viewer who is only the reporter does not.
+                        .filter(|e| may_write_internal_note(&parties) || reporter_sees(&e.kind))
+                        .collect(),
+                ),
                 possible_duplicates: if supervisor {
                     Some(duplicates_of(conn, &row)?)
                 } else {
@@ -240,6 +262,31 @@ async fn step(
         })
         .await?;
     Ok(web::Json(order))
+}
+
+/// The order's supervisors or assigned unit write an internal note for colleagues. It stays
+/// in the staff's timeline and is never shown to the reporter: not on public tracking
+/// (`/track/{code}`, the `/t` page) and not in the reporter's own view of the order. What
+/// the reporter does see: the commitment (assign), progress notes, the resolution and a
+/// rejection's reason.
+#[utoipa::path(tag = "work orders", request_body = InternalNoteRequest, security(("bearer" = [])), responses(
+    (status = 201, body = TimelineEvent), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[post("/work-orders/{id}/notes")]
+async fn add_note(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<InternalNoteRequest>,
+) -> ApiResult<HttpResponse> {
+    let entry = state
+        .db
+        .run(move |conn| add_internal_note(conn, &actor.0, &id, &body.0.note))
+        .await?;
+    let wire = timeline(vec![entry])
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a note without its timeline entry")))?;
+    Ok(HttpResponse::Created().json(wire))
 }
 
 /// A supervisor assigns the order to a unit (and optionally a person) with a committed
@@ -349,7 +396,7 @@ impl TokenQuery {
 /// The reporter rates the answer 0–100: 60 or more closes the order, less reopens it.
 /// An anonymous reporter passes the tracking token as `?token=`, or the 查询码 as
 /// `?query_code=` (then `{id}` may be the order's code).
-#[utoipa::path(tag = "work orders", params(TokenQuery), request_body = RateRequest, responses(
+#[utoipa::path(tag = "work orders", params(TokenQuery), request_body = RateRequest, security((), ("bearer" = [])), responses(
     (status = 200, body = WorkOrder), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
     (status = 429, body = Problem, description = "too many wrong 查询码")))]
 #[post("/work-orders/{id}/rate")]

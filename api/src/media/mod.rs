@@ -1,6 +1,8 @@
 //! Photo evidence: processing uploads (type from bytes, limits, EXIF, orientation, shrinking,
 //! re-encoding) and storing them under their content hash.
 
+#[cfg(test)]
+mod photo_hash_measure;
 pub mod process;
 pub mod store;
 
@@ -10,7 +12,9 @@ use minqing_protocol::{ExifInfo, MediaInfo};
 
 use crate::db::media::{self, MediaRow};
 use crate::db::models::utc;
-use crate::db::new_id;
+use crate::db::{new_id, DbConn};
+use crate::domain::access::Actor;
+use crate::domain::Invalid;
 use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
 use process::{process_photo, MediaError};
@@ -39,10 +43,10 @@ pub async fn store_photo(
         })?;
         store
             .put(&format!("{}.jpg", photo.sha256), &photo.jpeg)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(store_failed)?;
         store
             .put(&format!("{}.thumb.jpg", photo.sha256), &photo.thumb_jpeg)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(store_failed)?;
         Ok(photo)
     })
     .await??;
@@ -72,6 +76,7 @@ pub async fn store_photo(
         exif_lat: exif.lat,
         exif_lon: exif.lon,
         created_at: Utc::now().naive_utc(),
+        photo_hashes: Some(crate::domain::photo_hash::to_text(&processed.hashes)),
     };
     let info = info_of(&row);
     state.db.run(move |conn| media::insert(conn, &row)).await?;
@@ -79,6 +84,20 @@ pub async fn store_photo(
 }
 
 /// A stored photo as the API describes it.
+/// A full disk is the server's state, not a bug: 507, said plainly, and nothing is stored
+/// (the store writes aside and renames, the row is written only after both files).
+fn store_failed(e: std::io::Error) -> ApiError {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            tracing::error!(error = %e, "the photo store is full");
+            ApiError::InsufficientStorage(
+                "the photo store is full; the photo was not stored — try again later".into(),
+            )
+        }
+        _ => ApiError::Internal(e.into()),
+    }
+}
+
 pub fn info_of(row: &MediaRow) -> MediaInfo {
     MediaInfo {
         id: row.id.clone(),
@@ -91,5 +110,41 @@ pub fn info_of(row: &MediaRow) -> MediaInfo {
             lat: row.exif_lat,
             lon: row.exif_lon,
         },
+    }
+}
+
+/// Photos named by id in a request: each must be the actor's own upload, or one of
+/// `allowed` (already on the record being changed); duplicates are dropped, order kept.
+pub fn own_photos(
+    conn: &mut DbConn,
+    actor: &Actor,
+    ids: &[String],
+    allowed: &[String],
+    field: &str,
+    max: usize,
+) -> ApiResult<Vec<String>> {
+    if ids.len() > max {
+        return Err(ApiError::invalid(field, format!("at most {max} photos")));
+    }
+    let found = media::find_many(conn, ids)?;
+    let mut errors = Vec::new();
+    let mut kept = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mine = found
+            .iter()
+            .any(|m| &m.id == id && m.uploader_id.as_deref() == Some(actor.user_id.as_str()));
+        if !(mine || allowed.contains(id)) {
+            errors.push(Invalid::new(
+                format!("{field}[{i}]"),
+                "no photo of yours with that id",
+            ));
+        } else if !kept.contains(id) {
+            kept.push(id.clone());
+        }
+    }
+    if errors.is_empty() {
+        Ok(kept)
+    } else {
+        Err(ApiError::Invalid(errors))
     }
 }

@@ -12,6 +12,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
 
+use crate::domain::photo_hash::{self, Grey, PhotoHash};
+
 pub const MAX_UPLOAD_BYTES: usize = 15 * 1024 * 1024; // 15 MB
 pub const MAX_PIXELS: u64 = 50_000_000; // 50 megapixels
 pub const MAX_SIDE: u32 = 2048; // longest side after shrinking
@@ -84,6 +86,9 @@ pub struct ProcessedPhoto {
     /// Height of `jpeg`.
     pub height: u32,
     pub exif: ExifEvidence,
+    /// Difference hashes of the picture (`domain::photo_hash`), one per window of
+    /// `windows()`, its own first; empty for a blank picture.
+    pub hashes: Vec<PhotoHash>,
 }
 
 /// Detects the type from the bytes (never a declared MIME type).
@@ -148,6 +153,7 @@ pub fn process_photo(bytes: &[u8]) -> Result<ProcessedPhoto, MediaError> {
     image.apply_orientation(orientation);
     let thumb = shrink(image.clone(), THUMB_SIDE);
     let (image, thumb) = (image.into_rgb8(), thumb.into_rgb8());
+    let hashes = photo_hashes(&thumb);
 
     let jpeg = encode_jpeg(&image, JPEG_QUALITY)?;
     let thumb_jpeg = encode_jpeg(&thumb, THUMB_QUALITY)?;
@@ -159,7 +165,25 @@ pub fn process_photo(bytes: &[u8]) -> Result<ProcessedPhoto, MediaError> {
         width: image.width(),
         height: image.height(),
         exif: evidence,
+        hashes,
     })
+}
+
+/// The difference hashes of a picture (see `domain::photo_hash`), one per window, its own
+/// first; none for a blank picture. Hashing the thumbnail averages the same areas into the
+/// grids as the full picture would, for 40× less work.
+pub fn photo_hashes(image: &RgbImage) -> Vec<PhotoHash> {
+    // BT.601 luma in integers.
+    let levels: Vec<u8> = image
+        .pixels()
+        .map(|Rgb([r, g, b])| {
+            let luma = (77 * u32::from(*r) + 150 * u32::from(*g) + 29 * u32::from(*b) + 128) >> 8;
+            u8::try_from(luma).unwrap_or(u8::MAX)
+        })
+        .collect();
+    Grey::new(image.width(), image.height(), &levels)
+        .map(|grey| photo_hash::photo_hashes(&grey))
+        .unwrap_or_default()
 }
 
 fn reader(bytes: &[u8], format: SourceFormat) -> ImageReader<Cursor<&[u8]>> {

@@ -410,7 +410,7 @@ async fn login(state: State, req: HttpRequest, form: web::Form<LoginForm>) -> Pa
             );
             return Ok(page);
         }
-        Err(ApiError::Forbidden(_)) => return refused("该账号已停用，请联系村干部。"),
+        // A disabled account answers like a wrong password (see `sign_in`).
         Err(ApiError::Invalid(_) | ApiError::Unauthenticated(_)) => {
             return refused("手机号或密码不对。")
         }

@@ -99,6 +99,20 @@ async fn every_endpoint_for_every_role() {
         )
         .await
         .id();
+    // A 夜学 of town 1 that cadre 1 organised, and cadre 1's log of today.
+    let session_body = json!({"kind": "night_study", "place_id": w.village1, "topic": "夜学",
+        "starts_at": at(night, 0, 19, 30)});
+    let session = app
+        .post("/sessions", &w.cadre1_token, session_body.clone())
+        .await
+        .id();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let log_body =
+        json!({"date": today, "content": "走访三户村民，了解冬季取暖与用水情况并登记工单。"});
+    let log = app
+        .post("/work-logs", &w.cadre1_token, log_body.clone())
+        .await
+        .id();
     type Body = Box<dyn Fn(usize) -> Option<Value>>;
     let none: fn(usize) -> Option<Value> = |_| None;
     let cases: Vec<(Method, String, Body, [u16; 6])> = vec![
@@ -439,6 +453,60 @@ async fn every_endpoint_for_every_role() {
             "/records/no-such-record/verify".into(),
             Box::new(|_| Some(json!({"approve": true, "note": "属实"}))),
             [403, 404, 404, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/sessions".into(),
+            Box::new(move |_| Some(session_body.clone())),
+            [403, 201, 422, 201, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/sessions".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/sessions/{session}"),
+            Box::new(none),
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            format!("/sessions/{session}"),
+            Box::new(|_| Some(json!({"minutes": "学习了县里的文件"}))),
+            [403, 200, 404, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/work-logs".into(),
+            Box::new(move |_| Some(log_body.clone())),
+            [403, 403, 403, 200, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/work-logs?user_id={}", w.cadre1),
+            Box::new(none),
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            format!("/work-logs/{log}/comments"),
+            Box::new(|_| Some(json!({"text": "已阅"}))),
+            [403, 201, 404, 403, 403, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/org-units/{}/boundary", w.town1),
+            Box::new(|_| Some(json!({"center": {"lat": 29.08, "lon": 119.7}, "radius_m": 300}))),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/audit".into(),
+            Box::new(none),
+            [200, 403, 403, 403, 403, 401],
         ),
         (
             Method::POST,

@@ -277,10 +277,14 @@ pub mod clock {
     }
 }
 
-/// A check-in body at the given place and time; override fields with `json_merge`.
+/// A check-in body at the given place and time; override fields with `json_merge`. Its
+/// accuracy is 12 m and a few millimetres, different each time, as a real phone's is: the
+/// same fix repeated is `repeated_position`.
 pub fn checkin(kind: &str, village: &str, lat: f64, lon: f64, recorded_at: &str) -> Value {
+    static FIXES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = FIXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1000;
     json!({"id": uuid::Uuid::new_v4().to_string(), "kind": kind, "village_id": village, "lat": lat, "lon": lon,
-           "accuracy_m": 12.0, "recorded_at": recorded_at, "device_id": "phone-1"})
+           "accuracy_m": 12.0 + n as f64 / 1000.0, "recorded_at": recorded_at, "device_id": "phone-1"})
 }
 
 /// The codes of a receipt's flags.

@@ -1,16 +1,20 @@
 //! HTTP integration tests: every test starts the real application with a database of its
 //! own (SQLite, or PostgreSQL when MINQING_TEST_POSTGRES is set) and drives it over HTTP.
 
+mod audit;
 mod auth;
 mod authorization;
 mod browsing;
 mod categories;
 mod checkins;
+mod desk_nights;
 mod desk_orders;
 mod desk_records;
 mod desk_reports;
 mod desk_review;
 mod errors;
+mod evidence;
+mod hardening;
 mod helpers;
 mod labels;
 mod media;
@@ -19,6 +23,7 @@ mod org_units;
 mod pages;
 mod public;
 mod scoring;
+mod sessions;
 mod system;
 mod users;
 mod webhooks;

@@ -208,7 +208,9 @@ async fn photo_evidence_raises_flags_on_checkins() {
     );
     second["photo_ids"] = json!([again["id"]]);
     let reused = app.post("/checkins", &w.cadre1_token, second).await;
-    assert_eq!(flag_value(&reused.body, "photo_reused"), again["id"]);
+    let value = flag_value(&reused.body, "photo_reused");
+    assert_eq!(value["checkin_id"], body["id"], "{:?}", reused.body);
+    assert_eq!(value["distance"], 0);
 
     // Someone else's photo cannot be attached.
     let (_, villager_photo) = upload(

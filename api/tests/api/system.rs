@@ -86,6 +86,15 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/records"),
     ("post", "/api/v1/records/{id}/rectify"),
     ("post", "/api/v1/records/{id}/verify"),
+    ("post", "/api/v1/sessions"),
+    ("get", "/api/v1/sessions"),
+    ("get", "/api/v1/sessions/{id}"),
+    ("patch", "/api/v1/sessions/{id}"),
+    ("post", "/api/v1/work-logs"),
+    ("get", "/api/v1/work-logs"),
+    ("post", "/api/v1/work-logs/{id}/comments"),
+    ("put", "/api/v1/org-units/{id}/boundary"),
+    ("get", "/api/v1/audit"),
 ];
 
 #[tokio::test]

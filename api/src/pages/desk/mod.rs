@@ -24,11 +24,13 @@ pub mod cards;
 pub mod close;
 pub mod compliance;
 pub mod home;
+pub mod logs;
 pub mod orders;
 pub mod overdue;
 pub mod records;
 pub mod review;
 pub mod scores;
+pub mod sessions;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -42,6 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(compliance::routes)
     .configure(scores::routes)
     .configure(records::routes)
+    .configure(sessions::routes)
+    .configure(logs::routes)
     .configure(close::routes)
     .configure(bulletin::routes)
     .configure(cards::routes);
@@ -220,7 +224,7 @@ impl FromRequest for Staff {
 }
 
 /// Enough percent-encoding for a path and query carried in `next=`.
-fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

@@ -12,6 +12,7 @@ use minqing_protocol::{RejectRequest, WorkOrderSource, WorkOrderStatus};
 use serde::Deserialize;
 
 use super::{Nav, Staff};
+use crate::audit::{self, Audited};
 use crate::db::models::{parse_enum, utc};
 use crate::db::work_orders::{self, OrderFilter, OrderScope, WorkOrderRow};
 use crate::db::DbConn;
@@ -257,9 +258,24 @@ async fn download(state: State, staff: Staff, query: web::Query<LedgerQuery>) ->
         Err(_) => return show_ledger(&state, staff, q).await,
     };
     let now = Utc::now();
+    let actor_id = staff.actor.user_id.clone();
     let (rows, capped) = state
         .db
-        .run(move |conn| view::export_rows(conn, &mut filter, EXPORT_CAP, tz, now))
+        .run(move |conn| {
+            let exported = view::export_rows(conn, &mut filter, EXPORT_CAP, tz, now)?;
+            let detail = serde_json::json!({"rows": exported.0.len()});
+            conn.write(|conn| {
+                audit::record(
+                    conn,
+                    &actor_id,
+                    Audited::OrdersExported,
+                    None,
+                    Some(detail),
+                    now,
+                )
+            })?;
+            Ok(exported)
+        })
         .await?;
     let bytes = export::xlsx("工单台账", &view::EXPORT_HEADERS, &rows)?;
     let day = now.with_timezone(&tz).format("%Y%m%d").to_string();
@@ -403,6 +419,19 @@ async fn show_order(
         .db
         .run(move |conn| {
             let row = find_supervised(conn, &staff, &key)?;
+            if row.reporter_phone.is_some() {
+                conn.write(|conn| {
+                    let id = Some(row.id.as_str());
+                    audit::record(
+                        conn,
+                        &staff.actor.user_id,
+                        Audited::ReporterRead,
+                        id,
+                        None,
+                        now,
+                    )
+                })?;
+            }
             let events = work_orders::events_of(conn, &row.id)?;
             let extension = work_orders::pending_extension(conn, &row.id)?;
             let photos = work_orders::photo_ids_of(conn, std::slice::from_ref(&row.id))?

@@ -138,7 +138,7 @@ fn card(
         note: row.note,
         flags: flags
             .iter()
-            .map(|f| labels::flag_text(&f.code, &f.value))
+            .map(|f| labels::flag_text_in(&f.code, &f.value, tz))
             .collect(),
         photos: l
             .photos
