@@ -216,6 +216,22 @@ pub fn signed_photo_link(state: &AppState, id: &str, thumb: bool, now: DateTime<
     format!("/photo/{id}?size={size}&exp={expires}&sig={sig}")
 }
 
+/// A photo on a page: its thumbnail and the full picture, both behind signed links.
+pub struct PhotoLink {
+    pub thumb: String,
+    pub full: String,
+}
+
+/// The signed links of `ids`, for a reader the page has already allowed to see them.
+pub fn photo_links(state: &AppState, ids: &[String], now: DateTime<Utc>) -> Vec<PhotoLink> {
+    ids.iter()
+        .map(|id| PhotoLink {
+            thumb: signed_photo_link(state, id, true, now),
+            full: signed_photo_link(state, id, false, now),
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 struct PhotoQuery {
     size: String,

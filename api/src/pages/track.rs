@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use minqing_protocol::{TrackView, WorkOrderStatus};
 use serde::Deserialize;
 
-use super::{html, ok, signed_photo_link, PageResult};
+use super::{html, ok, photo_links, PageResult, PhotoLink};
 use crate::db::work_orders::{self, WorkOrderRow};
 use crate::domain::labels;
 use crate::error::ApiError;
@@ -26,11 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct TrackFormPage {
     code: String,
     error: Option<String>,
-}
-
-struct PhotoLink {
-    thumb: String,
-    full: String,
 }
 
 struct TimelineLine {
@@ -87,14 +82,7 @@ fn lines(state: &AppState, view: TrackView, now: DateTime<Utc>) -> TrackLines {
                 at: labels::local_time(e.at, tz),
                 what: labels::label_or_word("timeline_event", &e.kind),
                 note: e.note,
-                photos: e
-                    .photo_ids
-                    .iter()
-                    .map(|id| PhotoLink {
-                        thumb: signed_photo_link(state, id, true, now),
-                        full: signed_photo_link(state, id, false, now),
-                    })
-                    .collect(),
+                photos: photo_links(state, &e.photo_ids, now),
             })
             .collect(),
     }

@@ -8,7 +8,7 @@ use askama::Template;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::sessions::{chosen_month, month_choices, MonthChoice, PhotoLink};
+use super::sessions::{chosen_month, month_choices, MonthChoice};
 use super::{percent_encode, Nav, Staff};
 use crate::db::work_logs::{self as store, CadreDays};
 use crate::domain::access::{reach, Action};
@@ -16,7 +16,7 @@ use crate::domain::labels;
 use crate::domain::work_log::{days_due, MAX_COMMENT_CHARS};
 use crate::error::ApiError;
 use crate::http::{AppState, State};
-use crate::pages::{ok, see_other, signed_photo_link, PageResult};
+use crate::pages::{ok, photo_links, see_other, PageResult, PhotoLink};
 use crate::work_logs;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -111,14 +111,7 @@ fn month_shown(state: &AppState, m: minqing_protocol::WorkLogMonth) -> Month {
                 log: d.log.map(|l| Log {
                     written: labels::local_time(l.updated_at, tz),
                     edits: l.history.len(),
-                    photos: l
-                        .photo_ids
-                        .iter()
-                        .map(|id| PhotoLink {
-                            thumb: signed_photo_link(state, id, true, now),
-                            full: signed_photo_link(state, id, false, now),
-                        })
-                        .collect(),
+                    photos: photo_links(state, &l.photo_ids, now),
                     comments: l
                         .comments
                         .into_iter()

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use minqing_protocol::{RejectRequest, WorkOrderSource, WorkOrderStatus};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::export;
 use crate::http::paging::{time_key, Paging};
 use crate::http::{AppState, State};
-use crate::pages::{html, see_other, signed_photo_link, PageError, PageResult};
+use crate::pages::{html, photo_links, see_other, PageError, PageResult, PhotoLink};
 use crate::work_orders::{likely_duplicates, list_scope, order_for, take_step, Change};
 
 pub(super) mod view;
@@ -306,20 +306,6 @@ fn find_supervised(conn: &mut DbConn, staff: &Staff, key: &str) -> Result<WorkOr
         ApiError::Forbidden(_) => ApiError::not_found("work order"),
         other => other,
     })
-}
-
-struct PhotoLink {
-    thumb: String,
-    full: String,
-}
-
-fn photo_links(state: &AppState, ids: &[String], now: DateTime<Utc>) -> Vec<PhotoLink> {
-    ids.iter()
-        .map(|id| PhotoLink {
-            thumb: signed_photo_link(state, id, true, now),
-            full: signed_photo_link(state, id, false, now),
-        })
-        .collect()
 }
 
 struct TimelineLine {

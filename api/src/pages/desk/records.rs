@@ -21,7 +21,7 @@ use crate::domain::scoring::Period;
 use crate::error::ApiError;
 use crate::http::paging::Paging;
 use crate::http::{AppState, State};
-use crate::pages::{ok, see_other, signed_photo_link, PageResult};
+use crate::pages::{ok, photo_links, see_other, PageResult, PhotoLink};
 use crate::records;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,11 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const PAGE_SIZE: i64 = 50;
 const KINDS: [&str; 2] = ["achievement", "problem"];
-
-struct PhotoLink {
-    thumb: String,
-    full: String,
-}
 
 /// One step of a record's history in words: when, who, what, and the note or evidence.
 struct Step {
@@ -150,13 +145,8 @@ impl Shown<'_> {
             .rev()
             .find(|e| e.action == RecordAction::Rectified)
             .and_then(|e| e.photo_ids.clone())
-            .unwrap_or_default()
-            .iter()
-            .map(|id| PhotoLink {
-                thumb: signed_photo_link(self.state, id, true, self.now),
-                full: signed_photo_link(self.state, id, false, self.now),
-            })
-            .collect();
+            .map(|ids| photo_links(self.state, &ids, self.now))
+            .unwrap_or_default();
         let tz = self.state.rules.timezone;
         let status_word = status.as_ref().map(enum_text).unwrap_or_default();
         Ok(Line {

@@ -24,7 +24,7 @@ use crate::domain::map::{checkin_map, MapInput};
 use crate::error::ApiError;
 use crate::http::paging::{time_key, Paging};
 use crate::http::{AppState, State};
-use crate::pages::{html, ok, see_other, signed_photo_link, PageError, PageResult};
+use crate::pages::{html, ok, photo_links, see_other, PageError, PageResult, PhotoLink};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/desk/review", web::get().to(review_page))
@@ -37,11 +37,6 @@ const PAGE_SIZE: i64 = 20;
 const MAX_CHOSEN: usize = 100;
 /// A check-in that reached the server this much after it was recorded shows when it did.
 const LATE_AFTER: Duration = Duration::minutes(60);
-
-struct PhotoLink {
-    thumb: String,
-    full: String,
-}
 
 struct Card {
     id: String,
@@ -140,14 +135,7 @@ fn card(
             .iter()
             .map(|f| labels::flag_text_in(&f.code, &f.value, tz))
             .collect(),
-        photos: l
-            .photos
-            .iter()
-            .map(|id| PhotoLink {
-                thumb: signed_photo_link(state, id, true, now),
-                full: signed_photo_link(state, id, false, now),
-            })
-            .collect(),
+        photos: photo_links(state, &l.photos, now),
         map,
         has_boundary: boundary.is_some(),
         has_previous: previous.is_some(),

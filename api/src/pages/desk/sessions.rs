@@ -18,18 +18,13 @@ use crate::domain::work_log::parse_month;
 use crate::http::paging::{time_key, Paging};
 use crate::http::{AppState, State};
 use crate::night_sessions;
-use crate::pages::{ok, signed_photo_link, PageResult};
+use crate::pages::{ok, photo_links, PageResult, PhotoLink};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/desk/sessions", web::get().to(sessions_page));
 }
 
 const PAGE_SIZE: i64 = 30;
-
-pub(super) struct PhotoLink {
-    pub thumb: String,
-    pub full: String,
-}
 
 struct Present {
     name: String,
@@ -147,14 +142,7 @@ fn line(state: &AppState, s: Session, now: DateTime<Utc>) -> Line {
             .then(|| labels::local_date(s.night_date + Duration::days(1))),
         status_word,
         minutes: s.minutes,
-        photos: s
-            .photo_ids
-            .iter()
-            .map(|id| PhotoLink {
-                thumb: signed_photo_link(state, id, true, now),
-                full: signed_photo_link(state, id, false, now),
-            })
-            .collect(),
+        photos: photo_links(state, &s.photo_ids, now),
         villagers: s.villagers_present.map(|v| {
             if v.names.is_empty() {
                 format!("{} 人", v.count)
