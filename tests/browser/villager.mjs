@@ -73,6 +73,12 @@ async function rate(browser) {
   const timeline = (await page.locator("#timeline").textContent()).replace(/\s+/g, " ");
   // Photos of the answer are shown (loaded, not broken links).
   const images = page.locator("#timeline img");
+  // Lazy images load once in view, and loading takes a moment: wait (with a deadline) for
+  // each to finish before counting those that show.
+  for (const image of await images.all()) await image.scrollIntoViewIfNeeded();
+  await page
+    .waitForFunction(() => [...document.querySelectorAll("#timeline img")].every((i) => i.complete), null, { timeout: 10000 })
+    .catch(() => {});
   const photosShown = await images.evaluateAll((list) => list.filter((i) => i.complete && i.naturalWidth > 0).length);
   await shot(page, "villager-05-resolved", { fullPage: true });
   await assertChineseOnly(page, [code]);
