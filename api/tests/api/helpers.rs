@@ -263,6 +263,14 @@ pub mod clock {
         now.date_naive() - Duration::days(back)
     }
 
+    /// The latest night already under way by 21:00 local: its evening check-ins are in
+    /// the past and its minutes (due at the end of the next day) not yet overdue.
+    pub fn recent_night() -> NaiveDate {
+        let now = Utc::now().with_timezone(&shanghai());
+        let back = if now.hour() >= 21 { 0 } else { 1 };
+        now.date_naive() - Duration::days(back)
+    }
+
     /// RFC 3339 (UTC) of `night` + `days` at `hh:mm` local time.
     pub fn at(night: NaiveDate, days: i64, hh: u32, mm: u32) -> String {
         let local = (night + Duration::days(days))

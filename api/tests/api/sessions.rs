@@ -67,7 +67,7 @@ fn breakdown_value(row: &Value, code: &str) -> f64 {
 async fn a_study_at_the_town_hall_counts_for_each_attendee_in_place() {
     let app = spawn_app().await;
     let (w, cadres, _) = town_with_hall(&app).await;
-    let night = clock::last_night();
+    let night = clock::recent_night();
     let opened = app
         .post(
             "/sessions",
@@ -161,7 +161,7 @@ async fn a_study_at_the_town_hall_counts_for_each_attendee_in_place() {
 async fn attendance_is_for_the_towns_cadres_once_at_the_sessions_kind_and_night() {
     let app = spawn_app().await;
     let (w, cadres, _) = town_with_hall(&app).await;
-    let night = clock::last_night();
+    let night = clock::recent_night();
     let session = app
         .post(
             "/sessions",
@@ -303,7 +303,7 @@ async fn attendance_is_for_the_towns_cadres_once_at_the_sessions_kind_and_night(
 async fn a_discussion_with_villagers_and_a_session_left_without_minutes() {
     let app = spawn_app().await;
     let w = app.checkin_world().await;
-    let night = clock::last_night();
+    let night = clock::recent_night();
     // Cadre 1 holds a 夜议 in their village with the villagers.
     let session = app
         .post(

@@ -136,3 +136,108 @@ async fn the_openapi_document_and_the_routes_match() {
         }
     }
 }
+
+/// What `.ci/schemathesis` holds the server to, in the parts that must not slip without it:
+/// every operation documents its errors as `application/problem+json`, paging and body
+/// fields carry their bounds, and every reference resolves.
+#[tokio::test]
+async fn the_openapi_document_states_errors_and_bounds() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
+    let problem = serde_json::json!({"$ref": "#/components/schemas/Problem"});
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let responses = op["responses"].as_object().expect("responses");
+            let mut expected = vec!["500"];
+            let secured = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if secured {
+                expected.extend(["401", "403"]);
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["400", "408", "413", "415", "422"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            for status in expected {
+                assert_eq!(
+                    responses
+                        .get(status)
+                        .map(|r| &r["content"]["application/problem+json"]["schema"]),
+                    Some(&problem),
+                    "{at} documents no problem+json {status}"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/json"]["schema"] != problem,
+                        "{at}: its {status} is sent as application/problem+json"
+                    );
+                }
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                match param["name"].as_str() {
+                    Some("limit") => {
+                        assert_eq!(param["schema"]["minimum"], 1, "{at} limit");
+                        assert_eq!(param["schema"]["maximum"], 500, "{at} limit");
+                    }
+                    Some("cursor") => {
+                        assert!(param["schema"]["pattern"].is_string(), "{at} cursor")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    let schemas = &doc["components"]["schemas"];
+    for (schema, property) in minqing_api::http::contract::bounded_fields() {
+        let field = &schemas[schema]["properties"][property];
+        let bounded = [
+            "minLength",
+            "maxLength",
+            "pattern",
+            "minimum",
+            "maximum",
+            "maxItems",
+            "minItems",
+            "enum",
+        ]
+        .iter()
+        .any(|k| field.get(k).is_some());
+        assert!(
+            bounded,
+            "{schema}.{property} is not in the document with its bounds"
+        );
+    }
+    // A flag's value is whatever was measured: a number, a string, an object.
+    assert!(schemas["Flag"]["properties"]["value"].get("type").is_none());
+
+    fn refs<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                    found.push(r);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("a schema reference");
+        assert!(schemas.get(name).is_some(), "{r} does not resolve");
+    }
+}
