@@ -2,7 +2,7 @@
 //! the `application/problem+json` errors an operation can answer, and the bounds the server
 //! checks on parameters and body fields. `.ci/schemathesis` holds the document to the server
 //! both ways (valid requests are served, invalid ones refused), so the numbers here must be
-//! the server's own; most come from the constants the checks use.
+//! the server's own: where a check names its limit in a constant, that constant is used.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::schema::{
@@ -15,8 +15,11 @@ use utoipa::openapi::{
 };
 
 use super::paging::MAX_LIMIT;
-use crate::domain::scoring::{default_schemes, VetoArea};
+use crate::domain::category::MAX_DEFAULT_WORKING_DAYS;
+use crate::domain::people::MIN_PASSWORD_CHARS;
+use crate::domain::scoring::{default_schemes, VetoArea, MAX_RECTIFY_PHOTOS};
 use crate::domain::webhook::EVENTS;
+use crate::domain::{checkin, intake, night_session, work_log};
 use crate::error::PROBLEM_JSON;
 
 /// Fills in what the handlers' annotations leave to the whole API.
@@ -55,7 +58,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 const STANDARD_ERRORS: &[(u16, &str, When)] = &[
     (400, "The body could not be read: malformed JSON, or a broken upload.", When::Body),
     (401, "No valid access token: none was sent, it expired, or the session ended (password, role or account changed).", When::Secured),
-    (403, "The signed-in user's role may not do this.", When::Secured),
+    (403, "The signed-in user may not do this: their role, or their part in the record, does not allow it.", When::Secured),
     (404, "No such record, or one the signed-in user may not see.", When::PathParams),
     (408, "The body did not arrive in time; the connection is closed.", When::Body),
     (413, "The body is too large.", When::Body),
@@ -76,7 +79,7 @@ enum When {
     Input,
     /// The operation takes a bearer token.
     Secured,
-    /// The operation reads or writes the database (all but the document itself).
+    /// The operation reads or writes the database (all but the document and the labels).
     Database,
 }
 
@@ -91,7 +94,7 @@ fn applies(when: When, path: &str, op: &Operation) -> bool {
             .security
             .as_ref()
             .is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default())),
-        When::Database => !path.ends_with("/openapi.json"),
+        When::Database => !path.ends_with("/openapi.json") && !path.ends_with("/labels"),
     }
 }
 
@@ -280,18 +283,23 @@ fn parameter_bounds(op: &mut Operation) {
     }
 }
 
+/// 8 to 128 characters, no control characters; not a common password, not one character
+/// repeated, not containing the phone (which no schema can say).
+const PASSWORD: Rule = Rule::Chars(MIN_PASSWORD_CHARS, 128);
+const DUE_DAYS: Rule = Rule::Integer(1, MAX_DEFAULT_WORKING_DAYS as i64);
+
 /// Body fields, by schema and property.
 const FIELDS: &[(&str, &str, Rule)] = &[
     ("LoginRequest", "phone", Rule::Pattern(PHONE)),
     ("RegisterRequest", "phone", Rule::Pattern(PHONE)),
     ("RegisterRequest", "name", Rule::Text(1, 50)),
-    ("RegisterRequest", "password", Rule::Chars(8, 128)),
+    ("RegisterRequest", "password", PASSWORD),
     ("NewUser", "phone", Rule::Pattern(PHONE)),
     ("NewUser", "name", Rule::Text(1, 50)),
-    ("NewUser", "password", Rule::Chars(8, 128)),
+    ("NewUser", "password", PASSWORD),
     ("UserPatch", "phone", Rule::Pattern(PHONE)),
     ("UserPatch", "name", Rule::Text(1, 50)),
-    ("UserPatch", "password", Rule::Chars(8, 128)),
+    ("UserPatch", "password", PASSWORD),
     ("NewOrgUnit", "name", Rule::Text(1, 100)),
     ("NewOrgUnit", "code", Rule::Pattern(UNIT_CODE)),
     ("OrgUnitPatch", "name", Rule::Text(1, 100)),
@@ -299,18 +307,10 @@ const FIELDS: &[(&str, &str, Rule)] = &[
     ("NewCategory", "code", Rule::Pattern(CATEGORY_CODE)),
     ("NewCategory", "name", Rule::Text(1, 50)),
     ("NewCategory", "group", Rule::Text(1, 50)),
-    (
-        "NewCategory",
-        "default_due_working_days",
-        Rule::Integer(1, 60),
-    ),
+    ("NewCategory", "default_due_working_days", DUE_DAYS),
     ("CategoryPatch", "name", Rule::Text(1, 50)),
     ("CategoryPatch", "group", Rule::Text(1, 50)),
-    (
-        "CategoryPatch",
-        "default_due_working_days",
-        Rule::Integer(1, 60),
-    ),
+    ("CategoryPatch", "default_due_working_days", DUE_DAYS),
     ("CalendarInput", "holidays", Rule::Items(366)),
     ("CalendarInput", "workdays", Rule::Items(366)),
     ("NewCheckin", "id", Rule::Pattern(UUID)),
@@ -320,26 +320,57 @@ const FIELDS: &[(&str, &str, Rule)] = &[
     ("NewCheckin", "note", Rule::Text(0, 2000)),
     ("NewCheckin", "household", Rule::Text(0, 200)),
     ("NewCheckin", "device_id", Rule::Text(0, 128)),
-    ("NewCheckin", "photo_ids", Rule::Items(9)),
+    ("NewCheckin", "photo_ids", Rule::Items(checkin::MAX_PHOTOS)),
     ("NewWorkOrder", "id", Rule::Pattern(UUID)),
     ("NewWorkOrder", "title", Rule::Text(1, 100)),
     ("NewWorkOrder", "description", Rule::Text(1, 2000)),
     ("NewWorkOrder", "lat", Rule::Range(-90.0, 90.0)),
     ("NewWorkOrder", "lon", Rule::Range(-180.0, 180.0)),
     ("NewWorkOrder", "address", Rule::Text(0, 200)),
-    ("NewWorkOrder", "photo_ids", Rule::Items(9)),
+    ("NewWorkOrder", "photo_ids", Rule::Items(intake::MAX_PHOTOS)),
     ("NewWorkOrder", "reporter_name", Rule::Text(1, 50)),
     ("NewWorkOrder", "reporter_phone", Rule::Pattern(PHONE)),
     ("NewWorkOrder", "resolution_note", Rule::Text(0, 2000)),
     ("ProgressRequest", "note", Rule::Text(1, 2000)),
+    ("InternalNoteRequest", "note", Rule::Text(1, 2000)),
     ("ResolveRequest", "resolution_note", Rule::Text(1, 2000)),
     ("RejectRequest", "reason", Rule::Text(1, 2000)),
     ("ExtensionRequest", "reason", Rule::Text(1, 2000)),
     ("RateRequest", "score", Rule::Integer(0, 100)),
-    ("ReviewRequest", "reason", Rule::Text(1, 500)),
+    (
+        "ReviewRequest",
+        "reason",
+        Rule::Text(1, crate::checkins::MAX_REASON_CHARS),
+    ),
     ("Rectification", "evidence", Rule::Text(1, 2000)),
-    ("Rectification", "photo_ids", Rule::Items(9)),
-    ("NewComment", "text", Rule::Text(1, 1000)),
+    (
+        "Rectification",
+        "photo_ids",
+        Rule::Items(MAX_RECTIFY_PHOTOS),
+    ),
+    (
+        "NewComment",
+        "text",
+        Rule::Text(1, work_log::MAX_COMMENT_CHARS),
+    ),
+    // At least 20 characters besides white space, and not a few repeated: the length is
+    // what a schema can say.
+    (
+        "NewWorkLog",
+        "content",
+        Rule::Chars(work_log::MIN_CONTENT_CHARS, work_log::MAX_CONTENT_CHARS),
+    ),
+    ("NewWorkLog", "photo_ids", Rule::Items(work_log::MAX_PHOTOS)),
+    (
+        "NewSession",
+        "topic",
+        Rule::Text(1, night_session::MAX_TOPIC_CHARS),
+    ),
+    (
+        "SessionUpdate",
+        "minutes",
+        Rule::Text(1, night_session::MAX_MINUTES_CHARS),
+    ),
     ("NewWebhook", "url", Rule::Pattern(WEBHOOK_URL)),
     ("NewWebhook", "secret", Rule::Chars(16, 256)),
     ("NewWebhook", "events", Rule::ItemsOf(1, webhook_events)),
@@ -540,6 +571,10 @@ fn upload_body(path: &str, op: &mut Operation) {
         .required("file");
     body.content
         .insert("multipart/form-data".to_string(), Content::new(Some(form)));
+    op.responses.responses.insert(
+        "507".to_string(),
+        problem("The photo store is full: nothing was stored.").into(),
+    );
 }
 
 /// The body fields given bounds here, as `(schema, property)`: a test checks that each is in
