@@ -2,7 +2,7 @@
 
 Waits for the server, signs in, reads the demo county through the API (and adds the few
 things it lacks: a photo of the role's own, a webhook, a pending adjustment by another
-supervisor, an extension request, an order with its tracking token), and writes into
+supervisor, vetoes at each step that waits for a signature, an extension request, an order with its tracking token), and writes into
 OUT_DIR: `token` (the role's access token), `refresh` (a refresh token of another demo
 user) and `data.toml` (the schemathesis dictionaries `.ci/schemathesis.toml` binds).
 
@@ -127,6 +127,18 @@ webhook = call("POST", "/webhooks", ADMIN, {
     "url": "http://127.0.0.1:9/minqing-hook", "secret": "schemathesis-secret-1", "events": ["*"]})["id"]
 adjustment = call("POST", "/scoring/adjustments", supervisor, {
     "user_id": cadre_id, "period": month, "points": 1.5, "reason": "schemathesis: awaiting approval"})["id"]
+# Vetoes by the demo supervisor: one pending, one the admin approved (to ask to withdraw),
+# one whose withdrawal the supervisor asked for after the admin approved it.
+veto_areas = [a["code"] for a in call("GET", "/scoring/veto-areas", ADMIN)["items"] if a["active"]]
+vetoes = []
+for step in ("pending", "approved", "withdrawal_requested"):
+    veto = call("POST", "/scoring/vetoes", supervisor, {
+        "user_id": cadre_id, "period": month, "area": veto_areas[0], "reason": f"schemathesis: {step}"})["id"]
+    if step != "pending":
+        call("POST", f"/scoring/vetoes/{veto}/approve", ADMIN, {})
+    if step == "withdrawal_requested":
+        call("POST", f"/scoring/vetoes/{veto}/withdrawal", supervisor, {"reason": "schemathesis: withdraw"})
+    vetoes.append(veto)
 mine_in_progress = [o for o in cadre_orders
                     if o["status"] == "in_progress" and o["assignee_id"] == cadre_id and o["due_at"]]
 extensions = []
@@ -213,6 +225,8 @@ write({
     "worklogs": logs,
     "schemes": ids(schemes),
     "adjustments": [adjustment],
+    "vetoes": vetoes,
+    "veto_areas": veto_areas,
     "extensions": extensions,
     "webhooks": [webhook],
     "flagged_checkins": [c["id"] for c in checkins if c["status"] == "flagged"],

@@ -24,7 +24,16 @@ pub enum Audited {
     SchemeSaved,
     AdjustmentProposed,
     AdjustmentApproved,
-    VetoRecorded,
+    /// A manual indicator's value entered (or entered again), one by one or by CSV import.
+    ManualValueEntered,
+    ManualValueApproved,
+    ManualValuesImported,
+    VetoProposed,
+    VetoApproved,
+    VetoWithdrawalRequested,
+    VetoWithdrawn,
+    /// A veto area added, renamed, retired or brought back.
+    VetoAreaSaved,
     RecusalRecorded,
     PeriodClosed,
     RecordRectified,
@@ -49,7 +58,14 @@ impl Audited {
             Audited::SchemeSaved => "scheme.save",
             Audited::AdjustmentProposed => "adjustment.propose",
             Audited::AdjustmentApproved => "adjustment.approve",
-            Audited::VetoRecorded => "veto.record",
+            Audited::ManualValueEntered => "manual_value.enter",
+            Audited::ManualValueApproved => "manual_value.approve",
+            Audited::ManualValuesImported => "manual_values.import",
+            Audited::VetoProposed => "veto.propose",
+            Audited::VetoApproved => "veto.approve",
+            Audited::VetoWithdrawalRequested => "veto.withdrawal_request",
+            Audited::VetoWithdrawn => "veto.withdraw",
+            Audited::VetoAreaSaved => "veto_area.save",
             Audited::RecusalRecorded => "recusal.record",
             Audited::PeriodClosed => "period.close",
             Audited::RecordRectified => "record.rectify",
@@ -73,7 +89,14 @@ impl Audited {
             Audited::ReporterRead | Audited::OrdersExported => "work_order",
             Audited::SchemeSaved => "scheme",
             Audited::AdjustmentProposed | Audited::AdjustmentApproved => "adjustment",
-            Audited::VetoRecorded => "veto",
+            Audited::ManualValueEntered
+            | Audited::ManualValueApproved
+            | Audited::ManualValuesImported => "manual_value",
+            Audited::VetoProposed
+            | Audited::VetoApproved
+            | Audited::VetoWithdrawalRequested
+            | Audited::VetoWithdrawn => "veto",
+            Audited::VetoAreaSaved => "veto_area",
             Audited::RecusalRecorded => "recusal",
             Audited::PeriodClosed => "period",
             Audited::RecordRectified | Audited::RecordVerified => "record",

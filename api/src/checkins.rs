@@ -53,7 +53,8 @@ pub fn review_reason(actor: &Actor, raw: &str) -> ApiResult<String> {
 }
 
 /// Approves or rejects one flagged check-in by a cadre of the actor's subtree (404 outside
-/// it, 403 when the actor may only read it, 409 when it is not flagged or was decided meanwhile) and answers the row as decided. `reason`
+/// it, 403 when the actor may only read it, 409 when it is not flagged or was decided meanwhile,
+/// or when its night lies in a closed period, whose scores are frozen) and answers the row as decided. `reason`
 /// comes from [`review_reason`]. Run it in a write transaction.
 pub fn decide(
     conn: &mut DbConn,
@@ -64,6 +65,15 @@ pub fn decide(
     now: NaiveDateTime,
 ) -> ApiResult<CheckinRow> {
     let row = find_reachable(conn, actor, Action::ReviewCheckins, id)?;
+    // A decision would change the scores of the check-in's night, which a closed period has
+    // frozen.
+    if let Some(period) = crate::scoring::closed_period_of_night(conn, row.night_date)? {
+        return Err(ApiError::Conflict(format!(
+            "this check-in counts toward the night of {}, and {}",
+            row.night_date,
+            crate::scoring::frozen_words(period)
+        )));
+    }
     let status = match decision {
         ReviewDecision::Approve => CheckinStatus::Approved,
         ReviewDecision::Reject => CheckinStatus::Rejected,

@@ -16,7 +16,7 @@ use crate::auth::tokens::{hash_refresh_token, random_secret};
 use crate::db::categories::{self, CategoryRow};
 use crate::db::models::{enum_text, parse_enum, OrgUnitRow, UserRow};
 use crate::db::org::{self, BoundaryUpdate, OrgUnitFilter};
-use crate::db::scoring::{self, AdjustmentRow, RatingRow};
+use crate::db::scoring::{self, AdjustmentRow, RatingRow, VetoRow};
 use crate::db::work_logs::{self, WorkLogRow};
 use crate::db::work_orders::{self, EventRow, WorkOrderRow};
 use crate::db::{new_id, users, Db, DbConn};
@@ -49,6 +49,15 @@ const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         phone: "13900000001",
         name: "青山镇督查办 周敏",
+        role: Role::Supervisor,
+        unit: "DEMO-QS",
+        category: None,
+        villages: &[],
+    },
+    // A second supervisor of 青山镇: vetoes, like adjustments, take a second signature.
+    DemoUser {
+        phone: "13900000003",
+        name: "青山镇督查办 孙丽",
         role: Role::Supervisor,
         unit: "DEMO-QS",
         category: None,
@@ -975,6 +984,151 @@ fn performance(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
             approved_at: Some(now.naive_utc()),
         },
     )?;
-    crate::scoring::close_period(conn, &zhou.id, last_month, timezone, now)?;
+    review_before_closing(conn, last_month, timezone)?;
+    crate::scoring::close_period(conn, &zhou.id, last_month, None, timezone, now)?;
+    this_month_s_veto(conn, &zhou, &wang, today)?;
+    one_waiting_review(conn, timezone)
+}
+
+/// A veto (一票否决) of this month: 周敏 proposed it and 孙丽, the town's other supervisor,
+/// approved it, so 王芳 cannot be graded excellent this month whatever her score.
+fn this_month_s_veto(
+    conn: &mut DbConn,
+    proposer: &UserRow,
+    cadre: &UserRow,
+    today: NaiveDate,
+) -> ApiResult<()> {
+    let (Some(second), Ok(month)) = (
+        users::find_by_phone(conn, "13900000003")?,
+        Period::parse(&today.format("%Y-%m").to_string()),
+    ) else {
+        return Ok(());
+    };
+    let now = Utc::now().naive_utc();
+    scoring::insert_veto(
+        conn,
+        &VetoRow {
+            id: new_id(),
+            user_id: cadre.id.clone(),
+            period: month.to_string(),
+            area: "work_safety".into(),
+            reason: "所包村农房施工发生安全事故，未按规定及时上报".into(),
+            created_by: proposer.id.clone(),
+            created_at: now,
+            approved_by: Some(second.id),
+            approved_at: Some(now),
+            withdrawal_reason: None,
+            withdrawal_requested_by: None,
+            withdrawal_requested_at: None,
+            withdrawn_by: None,
+            withdrawn_at: None,
+        },
+    )
+}
+
+/// Something of the open month for the desk to review whatever the day (last month's were
+/// decided before it closed): 李明's work log of today, sent from outside 溪口村.
+fn one_waiting_review(conn: &mut DbConn, timezone: chrono_tz::Tz) -> ApiResult<()> {
+    let Some(user) = users::find_by_phone(conn, "13900000011")? else {
+        return Ok(());
+    };
+    let village = org::list(
+        conn,
+        &OrgUnitFilter {
+            kind: Some(enum_text(&OrgUnitKind::Village)),
+            limit: 500,
+            ..Default::default()
+        },
+    )?
+    .into_iter()
+    .find(|v| v.code.as_deref() == Some("xikou"));
+    let centre_lon = |v: &OrgUnitRow| v.min_lon.zip(v.max_lon).map(|(w, e)| (w + e) / 2.0);
+    let Some((village, Some(lat), Some(lon))) =
+        village.map(|v| (v.id.clone(), v.max_lat, centre_lon(&v)))
+    else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    // A minute ago, but today (local): a work log counts on its own day.
+    let today_start = crate::domain::workdays::start_of_local_day(
+        now.with_timezone(&timezone).date_naive(),
+        timezone,
+    )
+    .unwrap_or(now);
+    let recorded_at = (now - Duration::minutes(1)).max(today_start);
+    let request = NewCheckin {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: CheckinKind::WorkLog,
+        village_id: Some(village),
+        session_id: None,
+        // North of the village's northern edge.
+        lat: lat + 0.03,
+        lon,
+        crs: None,
+        accuracy_m: 12.0,
+        recorded_at,
+        device_id: Some("demo-phone".into()),
+        mock_location: None,
+        note: Some("在镇政府整理本周走访记录".into()),
+        household: None,
+        photo_ids: None,
+    };
+    let rules = CheckinRules {
+        timezone,
+        ..CheckinRules::default()
+    };
+    let boundaries = BoundaryCache::default();
+    let rec = Recorder {
+        rules: &rules,
+        boundaries: &boundaries,
+        now,
+    };
+    record_checkin(conn, &rec, &user.id, &request)?;
+    Ok(())
+}
+
+/// The town supervisors approve the month's flagged check-ins before it is closed (a close
+/// waits for them), as the desk's 结算 checklist asks; this month's still wait on the desk.
+fn review_before_closing(
+    conn: &mut DbConn,
+    month: Period,
+    timezone: chrono_tz::Tz,
+) -> ApiResult<()> {
+    let now = Utc::now();
+    let b = crate::scoring::bounds(month, timezone, now);
+    let filter = crate::db::checkins::CheckinFilter {
+        status: Some("flagged".into()),
+        from: Some(b.start),
+        // A night's check-ins are recorded on its day or the next.
+        to: Some(b.end + Duration::days(2)),
+        limit: 100_000,
+        ..Default::default()
+    };
+    let reviewers: Vec<Actor> = ["13900000001", "13900000002"]
+        .into_iter()
+        .map(|phone| demo_actor(conn, phone))
+        .collect::<ApiResult<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    for row in crate::db::checkins::list(conn, &filter)? {
+        if row.night_date < b.first || row.night_date > b.last {
+            continue;
+        }
+        // Each check-in is decided by its cadre's own town's supervisor.
+        for reviewer in &reviewers {
+            let decided = crate::checkins::decide(
+                conn,
+                reviewer,
+                &row.id,
+                minqing_protocol::ReviewDecision::Approve,
+                "已电话核实，确在村里",
+                now.naive_utc(),
+            );
+            if decided.is_ok() {
+                break;
+            }
+        }
+    }
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use minqing_protocol::{
-    AdjustmentItem, CadreCategory, DemocraticPart, PeriodClosure, RaterGroup, RecordStatus,
-    ScoreLine, ScoreRow, VetoItem,
+    AdjustmentItem, CadreCategory, DemocraticPart, PassedOver, PeriodClosure, RaterGroup,
+    RecordStatus, ScoreGroup, ScoreLine, ScoreRow,
 };
 
 use crate::db::models::{enum_text, parse_enum, UserRow};
@@ -18,7 +18,8 @@ use crate::domain::access::{authorize_record, reach, Action, Actor};
 use crate::domain::people::{default_rater_group, default_staff_type};
 use crate::domain::scoring::{
     consequences, default_schemes, grade, mean_of_quarters, points, rank, score_all, year_review,
-    CadreInput, Metric, Period, PeriodKind, PreviousPeriod, Scheme, Score, VetoArea,
+    CadreInput, Grade, Metric, OverdueCounting, Period, PeriodKind, PreviousPeriod, Scheme, Scope,
+    Score,
 };
 use crate::domain::workdays::start_of_local_day;
 use crate::error::{ApiError, ApiResult};
@@ -29,7 +30,7 @@ const CATEGORIES: [CadreCategory; 3] = [
     CadreCategory::Village,
 ];
 
-fn parse_stored(row: &SchemeRow) -> ApiResult<Scheme> {
+pub(crate) fn parse_stored(row: &SchemeRow) -> ApiResult<Scheme> {
     let value: serde_json::Value = serde_json::from_str(&row.body)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored scheme {}: {e}", row.id)))?;
     Scheme::parse(&value).map_err(|_| {
@@ -51,6 +52,20 @@ pub fn scheme_row(id: String, version: i32, scheme: &Scheme, now: NaiveDateTime)
     }
 }
 
+/// Saves a scheme's new version as the active one: the active schemes it would score the
+/// same cadres as (same category and kind of period, a staff type in common) stop being
+/// active, so a category can run one scheme per staff type but never two for one cadre.
+pub fn save_scheme(conn: &mut DbConn, row: &SchemeRow, scheme: &Scheme) -> ApiResult<()> {
+    let mut replaces = Vec::new();
+    for other in store::active_schemes(conn, &row.cadre_category, &row.period_kind)? {
+        // One that no longer parses scored everyone: replace it.
+        if other.id != row.id && parse_stored(&other).map_or(true, |o| o.overlaps(scheme)) {
+            replaces.push(other.id);
+        }
+    }
+    store::save_scheme(conn, row, &replaces)
+}
+
 /// Seeds the default schemes (DESIGN §2.5) into a database that has none.
 pub fn seed_default_schemes(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<()> {
     conn.write(|conn| {
@@ -58,7 +73,11 @@ pub fn seed_default_schemes(conn: &mut DbConn, now: DateTime<Utc>) -> ApiResult<
             return Ok(());
         }
         for scheme in default_schemes() {
-            store::save_scheme(conn, &scheme_row(new_id(), 1, &scheme, now.naive_utc()))?;
+            save_scheme(
+                conn,
+                &scheme_row(new_id(), 1, &scheme, now.naive_utc()),
+                &scheme,
+            )?;
         }
         Ok(())
     })
@@ -123,26 +142,42 @@ pub fn scores_of(
         }
     }
     let category_text = enum_text(&category);
-    if let Some(row) = store::active_scheme(conn, &category_text, period.kind().as_str())? {
-        let scheme = parse_stored(&row)?;
+    // Schemes for different staff types each rank their own cadres.
+    let schemes = store::active_schemes(conn, &category_text, period.kind().as_str())?;
+    let mut all = Ranked {
+        rows: Vec::new(),
+        paths: HashMap::new(),
+    };
+    for row in &schemes {
+        let scheme = parse_stored(row)?;
         let live = live_scores(conn, &scheme, period, tz, now)?;
+        let gone = elapsed(period, tz, now);
         let mut rows: Vec<ScoreRow> = live
             .scores
             .iter()
-            .map(|s| score_row(s, &live.names, category, period, &row))
+            .map(|s| score_row(s, &live.names, category, period, gone, row))
             .collect();
         add_year_review(conn, &scheme, period, &mut rows)?;
         add_town_ranks(conn, &mut rows, &live.paths)?;
-        return Ok(Ranked {
-            rows,
-            paths: live.paths,
-        });
+        all.rows.extend(rows);
+        all.paths.extend(live.paths);
+    }
+    if !schemes.is_empty() {
+        return Ok(all);
     }
     if period.kind() == PeriodKind::Year {
-        if let Some(row) = store::active_scheme(conn, &category_text, PeriodKind::Quarter.as_str())?
+        let quarterly = store::active_schemes(conn, &category_text, PeriodKind::Quarter.as_str())?;
+        let yearly: Vec<&SchemeRow> = quarterly
+            .iter()
             .filter(|r| parse_stored(r).is_ok_and(|s| s.yearly_mean_of_quarters))
-        {
-            return mean_of_the_quarters(conn, category, period, &row, tz, now);
+            .collect();
+        for row in &yearly {
+            let year = mean_of_the_quarters(conn, category, period, row, tz, now)?;
+            all.rows.extend(year.rows);
+            all.paths.extend(year.paths);
+        }
+        if !yearly.is_empty() {
+            return Ok(all);
         }
     }
     Err(ApiError::NotFound(format!(
@@ -202,12 +237,22 @@ pub fn explained(
         .find(|r| r.user_id == user.id)
         .ok_or_else(|| ApiError::NotFound("no score for this cadre in that period".into()))?;
     let b = bounds(period, tz, now);
+    let overdue_counting = match store::find_scheme(conn, &row.scheme_id)? {
+        Some(scheme) => parse_stored(&scheme)?.overdue_counting,
+        None => OverdueCounting::Once,
+    };
+    let key = period.to_string();
     for line in &mut row.breakdown {
         if let Some(metric) = Metric::parse(&line.metric) {
-            line.record_ids = Some(store::evidence(conn, &user.id, metric, &b)?);
+            let of = store::LineOf {
+                metric,
+                code: &line.code,
+                period: &key,
+            };
+            let ids = store::evidence(conn, &user.id, of, &b, overdue_counting)?;
+            line.record_ids = Some(ids);
         }
     }
-    let key = period.to_string();
     row.adjustment_items = store::adjustments_of_user(conn, &user.id, &key)?
         .into_iter()
         .map(|a| AdjustmentItem {
@@ -216,13 +261,7 @@ pub fn explained(
             approved: a.approved_by.is_some(),
         })
         .collect();
-    row.veto_items = store::vetoes_of_user(conn, &user.id, &key)?
-        .into_iter()
-        .map(|v| VetoItem {
-            area: v.area,
-            reason: v.reason,
-        })
-        .collect();
+    row.veto_items = crate::vetoes::items_of(conn, &user.id, &key)?;
     Ok(row)
 }
 
@@ -235,6 +274,14 @@ pub struct Town {
 
 /// The town of each ranked cadre (none for one outside every town), in one query.
 pub fn towns_of(conn: &mut DbConn, ranked: &Ranked) -> ApiResult<HashMap<String, Town>> {
+    towns_of_paths(conn, &ranked.paths)
+}
+
+/// The town of each cadre, by the cadre's org path.
+fn towns_of_paths(
+    conn: &mut DbConn,
+    paths: &HashMap<String, String>,
+) -> ApiResult<HashMap<String, Town>> {
     let towns: HashMap<String, String> = org::list(
         conn,
         &org::OrgUnitFilter {
@@ -247,8 +294,7 @@ pub fn towns_of(conn: &mut DbConn, ranked: &Ranked) -> ApiResult<HashMap<String,
     .into_iter()
     .map(|u| (u.path, u.name))
     .collect();
-    Ok(ranked
-        .paths
+    Ok(paths
         .iter()
         .filter_map(|(user, path)| {
             let town = town_of(path, |prefix| towns.contains_key(prefix))?;
@@ -269,7 +315,10 @@ pub fn towns_of(conn: &mut DbConn, ranked: &Ranked) -> ApiResult<HashMap<String,
 pub enum Standing {
     /// Closed at this instant (UTC).
     Closed(NaiveDateTime),
-    /// Scored live; the share of the period gone by (0..=1).
+    /// Not begun yet.
+    Ahead,
+    /// Scored live; the share of the period's local days gone by ([`elapsed`]): below 1
+    /// while it runs, 1 once it is over (and not closed yet).
     Live(f64),
 }
 
@@ -282,14 +331,20 @@ pub fn standing(
     if let Some(at) = store::closed_at(conn, &period.to_string())? {
         return Ok(Standing::Closed(at));
     }
-    let b = bounds(period, tz, now);
-    let whole = (b.end - b.start).num_seconds();
-    let gone = (b.cutoff - b.start).num_seconds();
-    Ok(Standing::Live(if whole > 0 {
-        (gone as f64 / whole as f64).clamp(0.0, 1.0)
-    } else {
-        1.0
-    }))
+    if now.with_timezone(&tz).date_naive() < period.first_day() {
+        return Ok(Standing::Ahead);
+    }
+    Ok(Standing::Live(elapsed(period, tz, now)))
+}
+
+/// The share of a period's local days gone by at `now`, as live score rows carry it
+/// (`ScoreRow::elapsed`).
+pub fn elapsed(period: Period, tz: Tz, now: DateTime<Utc>) -> f64 {
+    crate::domain::scoring::elapsed_share(
+        period.first_day(),
+        period.last_day(),
+        now.with_timezone(&tz).date_naive(),
+    )
 }
 
 struct Live {
@@ -306,9 +361,17 @@ fn live_scores(
     now: DateTime<Utc>,
 ) -> ApiResult<Live> {
     let key = period.to_string();
-    let cadres = store::cadres_of(conn, &enum_text(&scheme.cadre_category))?;
+    let category = scheme.cadre_category;
+    let cadres: Vec<store::Cadre> = store::cadres_of(conn, &enum_text(&category))?
+        .into_iter()
+        .filter(|c| {
+            let staff = c.3.as_deref().and_then(|t| parse_enum(t).ok());
+            scheme.scores_staff_type(staff.unwrap_or_else(|| default_staff_type(category)))
+        })
+        .collect();
     let who: HashSet<String> = cadres.iter().map(|c| c.0.clone()).collect();
-    let mut metrics = store::metrics(conn, &who, &bounds(period, tz, now))?;
+    let b = bounds(period, tz, now);
+    let mut metrics = store::metrics(conn, &who, &b, scheme.overdue_counting)?;
     let mut ratings: HashMap<String, Vec<(RaterGroup, f64)>> = HashMap::new();
     for (ratee, group, score) in store::ratings_of(conn, &key)? {
         if who.contains(&ratee) {
@@ -322,29 +385,39 @@ fn live_scores(
     for (user, centi) in store::approved_adjustments(conn, &key)? {
         adjustments.entry(user).or_default().push(points(centi));
     }
-    let mut vetoes: HashMap<String, Vec<VetoArea>> = HashMap::new();
+    // Approved vetoes that were not withdrawn.
+    let mut vetoes: HashMap<String, Vec<String>> = HashMap::new();
     for (user, area) in store::vetoes_of(conn, &key)? {
-        if let Some(area) = VetoArea::parse(&area) {
-            vetoes.entry(user).or_default().push(area);
+        vetoes.entry(user).or_default().push(area);
+    }
+    // Approved manual values (人工录入), the whole period's in one query.
+    let mut manual: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for (user, code, value) in crate::db::manual_values::approved_of_period(conn, &key)? {
+        if who.contains(&user) {
+            manual.entry(user).or_default().insert(code, value);
         }
     }
     let inputs: Vec<CadreInput> = cadres
         .iter()
-        .map(|(id, _, _)| CadreInput {
+        .map(|(id, _, _, _)| CadreInput {
             user_id: id.clone(),
             metrics: metrics.remove(id).unwrap_or_default(),
             ratings: ratings.remove(id).unwrap_or_default(),
             adjustments: adjustments.remove(id).unwrap_or_default(),
             vetoes: vetoes.remove(id).unwrap_or_default(),
+            manual: manual.remove(id).unwrap_or_default(),
         })
         .collect();
     Ok(Live {
         scores: score_all(scheme, &inputs),
         names: cadres
             .iter()
-            .map(|(id, name, _)| (id.clone(), name.clone()))
+            .map(|(id, name, _, _)| (id.clone(), name.clone()))
             .collect(),
-        paths: cadres.into_iter().map(|(id, _, path)| (id, path)).collect(),
+        paths: cadres
+            .into_iter()
+            .map(|(id, _, path, _)| (id, path))
+            .collect(),
     })
 }
 
@@ -353,6 +426,7 @@ fn score_row(
     names: &HashMap<String, String>,
     category: CadreCategory,
     period: Period,
+    elapsed: f64,
     scheme: &SchemeRow,
 ) -> ScoreRow {
     ScoreRow {
@@ -373,7 +447,7 @@ fn score_row(
         },
         adjustments: points(s.adjustments),
         veto: !s.vetoes.is_empty(),
-        veto_areas: s.vetoes.iter().map(|v| v.as_str().to_string()).collect(),
+        veto_areas: s.vetoes.clone(),
         adjustment_items: Vec::new(),
         veto_items: Vec::new(),
         grade: s.grade.as_str().to_string(),
@@ -389,13 +463,25 @@ fn score_row(
                 target: l.target,
                 rule: l.rule.as_str().to_string(),
                 points: points(l.points),
+                excluded: l.excluded,
+                group: l.group.clone(),
                 record_ids: None,
+            })
+            .collect(),
+        groups: s
+            .groups
+            .iter()
+            .map(|g| ScoreGroup {
+                name: g.name.clone(),
+                points: points(g.points),
+                cap: g.cap.map(points),
             })
             .collect(),
         quarters: None,
         scheme_id: scheme.id.clone(),
         scheme_version: scheme.version,
         frozen: false,
+        elapsed,
     }
 }
 
@@ -412,11 +498,19 @@ fn mean_of_the_quarters(
     let mut by_user: HashMap<String, (String, [Option<i64>; 4], bool)> = HashMap::new();
     let mut paths = HashMap::new();
     for (i, quarter) in year.quarters_of_year().into_iter().enumerate() {
-        if quarter.first_day() > now.with_timezone(&tz).date_naive() {
+        // Quarters not begun, or over before the scheme took effect, do not pull the mean.
+        let before_effect = scheme
+            .effective_from
+            .is_some_and(|from| quarter.last_day() < from);
+        if quarter.first_day() > now.with_timezone(&tz).date_naive() || before_effect {
             continue;
         }
         let ranked = scores_of(conn, category, quarter, tz, now)?;
-        for row in ranked.rows {
+        for row in ranked
+            .rows
+            .into_iter()
+            .filter(|r| r.scheme_id == scheme_row.id)
+        {
             let entry = by_user
                 .entry(row.user_id.clone())
                 .or_insert_with(|| (row.name.clone(), [None; 4], false));
@@ -470,10 +564,12 @@ fn mean_of_the_quarters(
                     Vec::new()
                 },
                 breakdown: Vec::new(),
+                groups: Vec::new(),
                 quarters: Some(quarters.iter().map(|q| q.map(points)).collect()),
                 scheme_id: scheme_row.id.clone(),
                 scheme_version: scheme_row.version,
                 frozen: false,
+                elapsed: elapsed(year, tz, now),
             })
         })
         .collect();
@@ -540,7 +636,8 @@ fn add_year_review(
     let counts = store::year_record_counts(conn, period.year())?;
     for row in rows {
         let (achievements, open_problems) = counts.get(&row.user_id).copied().unwrap_or_default();
-        let review = year_review(achievements, open_problems, &scheme.consequences);
+        let graded = Grade::parse(&row.grade).unwrap_or(Grade::Fail);
+        let review = year_review(achievements, open_problems, graded, &scheme.consequences);
         if review.suggested_excellent {
             row.flags.push("suggested_excellent".into());
         }
@@ -551,17 +648,97 @@ fn add_year_review(
     Ok(())
 }
 
+/// Longest reason for forcing a close, in characters.
+pub const MAX_FORCE_REASON_CHARS: usize = 500;
+
+/// The reason of a forced close, trimmed: 1 to 500 characters when `force` is set (else 422
+/// naming `reason`); `None` for an ordinary close, whose reason, if any, is not kept.
+pub fn force_reason(force: bool, reason: Option<&str>) -> ApiResult<Option<String>> {
+    if !force {
+        return Ok(None);
+    }
+    let reason = reason.unwrap_or_default().trim();
+    if reason.is_empty() || reason.chars().count() > MAX_FORCE_REASON_CHARS {
+        return Err(ApiError::invalid(
+            "reason",
+            "forcing a close needs a reason of 1 to 500 characters",
+        ));
+    }
+    Ok(Some(reason.to_string()))
+}
+
+/// Why a change that would move a closed period's scores is refused.
+pub fn frozen_words(period: Period) -> String {
+    format!("period {period} is closed; its scores are frozen")
+}
+
+/// The 409 answering a change to a closed period's scores (ratings, adjustments, vetoes,
+/// reviews of its check-ins).
+pub fn closed_conflict(period: Period) -> ApiError {
+    ApiError::Conflict(frozen_words(period))
+}
+
+/// The closed period, if any, whose scores count a check-in of this night: its month, its
+/// quarter or its year (check-ins count by their night, as the metrics do).
+pub fn closed_period_of_night(
+    conn: &mut DbConn,
+    night: chrono::NaiveDate,
+) -> ApiResult<Option<Period>> {
+    use chrono::Datelike;
+    let month = Period::new(PeriodKind::Month, night.year(), night.month());
+    let quarter = Period::new(PeriodKind::Quarter, night.year(), night.month().div_ceil(3));
+    let year = Period::new(PeriodKind::Year, night.year(), 0);
+    for period in [month, quarter, year].into_iter().flatten() {
+        if store::closed_at(conn, &period.to_string())?.is_some() {
+            return Ok(Some(period));
+        }
+    }
+    Ok(None)
+}
+
+/// How many check-ins of a period's nights still wait for review, county-wide, in one query.
+fn flagged_of(conn: &mut DbConn, b: &PeriodBounds, tz: Tz) -> ApiResult<i64> {
+    // A night's check-ins are recorded on its local day or the next: from the period's start
+    // until the start of the second day after its last.
+    let until = b
+        .last
+        .checked_add_days(chrono::Days::new(2))
+        .and_then(|d| start_of_local_day(d, tz))
+        .map_or(b.end + chrono::Duration::days(2), |t| t.naive_utc());
+    crate::db::checkins::count_flagged_of_nights(conn, (b.first, b.last), (b.start, until))
+}
+
 /// Closes a period (DESIGN §2.6): freezes every category's scores as they stand and writes
 /// the consequences of each scheme — achievement records for the top, problem records (with
-/// a date to rectify by) for the bottom, the statement list. Run it in a transaction.
+/// a date to rectify by) for the bottom, the statement list. While check-ins of the period
+/// still wait for review it is refused (409) unless `forced` gives the reason (from
+/// [`force_reason`]), which the audit log keeps with how many were left. Run it in a
+/// transaction.
 pub fn close_period(
     conn: &mut DbConn,
     closed_by: &str,
     period: Period,
+    forced: Option<&str>,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> ApiResult<PeriodClosure> {
     let key = period.to_string();
+    if store::closed_at(conn, &key)?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "period {key} is closed already"
+        )));
+    }
+    let flagged = flagged_of(conn, &bounds(period, tz, now), tz)?;
+    if flagged > 0 && forced.is_none() {
+        let (n, waits) = if flagged == 1 {
+            ("1 flagged check-in".to_string(), "awaits")
+        } else {
+            (format!("{flagged} flagged check-ins"), "await")
+        };
+        return Err(ApiError::Conflict(format!(
+            "{n} of {key} {waits} review; review them, or force the close with a reason"
+        )));
+    }
     let mut closure = PeriodClosure {
         period: key.clone(),
         closed_at: now,
@@ -570,6 +747,9 @@ pub fn close_period(
         problem_records: 0,
         statements: Vec::new(),
         position_adjustments: Vec::new(),
+        passed_over: Vec::new(),
+        forced_reason: forced.map(str::to_string),
+        flagged_left: u32::try_from(flagged).unwrap_or(u32::MAX),
     };
     // Scored before the period is marked closed, so that the live numbers are what freezes.
     let mut snapshots = Vec::new();
@@ -585,10 +765,12 @@ pub fn close_period(
             None => HashMap::new(),
         },
     };
+    // Each active scheme (one per set of staff types a category's schemes score) draws its
+    // own consequences.
+    let mut schemes = Vec::new();
     for category in CATEGORIES {
-        let category_text = enum_text(&category);
-        let Some(scheme_row) = store::active_scheme(conn, &category_text, period.kind().as_str())?
-        else {
+        let found = store::active_schemes(conn, &enum_text(&category), period.kind().as_str())?;
+        if found.is_empty() {
             // A year scored as the mean of its quarters is frozen, without consequences;
             // a category with no scheme for this kind of period has nothing to freeze.
             match scores_of(conn, category, period, tz, now) {
@@ -600,17 +782,22 @@ pub fn close_period(
                 Err(ApiError::NotFound(_)) => {}
                 Err(other) => return Err(other),
             }
-            continue;
-        };
+        }
+        schemes.extend(found.into_iter().map(|row| (category, row)));
+    }
+    for (category, scheme_row) in schemes {
+        let category_text = enum_text(&category);
         let scheme = parse_stored(&scheme_row)?;
         let live = live_scores(conn, &scheme, period, tz, now)?;
-        let outcome = consequences(&scheme, period, &live.scores, &previous);
+        let towns = towns_of_paths(conn, &live.paths)?;
+        let town_path = |user: &str| towns.get(user).map(|t| t.path.clone());
+        let outcome = consequences(&scheme, period, &live.scores, town_path, &previous);
         let statements: HashSet<&String> = outcome.statements.iter().collect();
         let adjust: HashSet<&String> = outcome.position_adjustment.iter().collect();
         let mut rows: Vec<ScoreRow> = live
             .scores
             .iter()
-            .map(|s| score_row(s, &live.names, category, period, &scheme_row))
+            .map(|s| score_row(s, &live.names, category, period, 1.0, &scheme_row))
             .collect();
         add_year_review(conn, &scheme, period, &mut rows)?;
         add_town_ranks(conn, &mut rows, &live.paths)?;
@@ -629,37 +816,54 @@ pub fn close_period(
                 .unwrap_or(0);
             snapshots.push(snapshot(&row, streak)?);
         }
-        let rank_of: HashMap<&String, (u32, u32)> = live
-            .scores
-            .iter()
-            .map(|s| (&s.user_id, (s.rank, s.of)))
-            .collect();
-        let reason = |user: &String, what: &str| {
-            let (r, of) = rank_of.get(user).copied().unwrap_or_default();
-            format!(
-                "{what}: ranked {r} of {of} {category_text} cadres in {key} ({})",
-                scheme.name
+        // Why, in the words the record's owner and the desk read.
+        let category_words = crate::domain::labels::label_or_word("cadre_category", &category_text);
+        let period_words = crate::domain::labels::period_words(period);
+        let ranking = |user: &String| {
+            let (r, of) = outcome.standing.get(user).copied().unwrap_or_default();
+            let within = match (scheme.scope, towns.get(user)) {
+                (Scope::Town, Some(town)) => town.name.clone(),
+                (Scope::Town, None) => "县直".to_string(),
+                (Scope::County, _) => "全县".to_string(),
+            };
+            (
+                r,
+                of,
+                format!("{period_words}{within}{category_words}第{r}名（共{of}人）"),
             )
         };
+        let grade_words = |user: &String| {
+            let graded = live
+                .scores
+                .iter()
+                .find(|s| &s.user_id == user)
+                .map_or("", |s| s.grade.as_str());
+            crate::domain::labels::label_or_word("grade", graded)
+        };
         for user in &outcome.achievements {
-            records.push(record(
-                user,
-                "achievement",
-                &key,
-                reason(user, "实绩 achievement"),
-                None,
-                now,
-            ));
+            let (_, _, placed) = ranking(user);
+            let why = format!("{placed}，等次{}（{}）", grade_words(user), scheme.name);
+            records.push(record(user, "achievement", &key, why, None, now));
         }
         for (user, by) in &outcome.problems {
-            records.push(record(
-                user,
-                "problem",
-                &key,
-                reason(user, "问题痕迹 problem"),
-                Some(*by),
-                now,
-            ));
+            let (_, _, placed) = ranking(user);
+            let why = format!("{placed}，排名靠后（{}）", scheme.name);
+            records.push(record(user, "problem", &key, why, Some(*by), now));
+        }
+        let min_words = crate::domain::labels::label_or_word(
+            "grade",
+            scheme.consequences.achievement_min_grade.as_str(),
+        );
+        for (user, graded) in &outcome.below_grade {
+            let (rank, of, placed) = ranking(user);
+            let graded_words = crate::domain::labels::label_or_word("grade", graded.as_str());
+            closure.passed_over.push(PassedOver {
+                user_id: user.clone(),
+                rank,
+                of,
+                grade: graded.as_str().to_string(),
+                why: format!("{placed}，但等次{graded_words}，未达{min_words}：不记实绩档案"),
+            });
         }
         closure.achievement_records += u32::try_from(outcome.achievements.len()).unwrap_or(0);
         closure.problem_records += u32::try_from(outcome.problems.len()).unwrap_or(0);
@@ -676,8 +880,12 @@ pub fn close_period(
     closure.scores = u32::try_from(snapshots.len()).unwrap_or(u32::MAX);
     store::insert_snapshots(conn, &snapshots)?;
     store::insert_records(conn, &records)?;
-    let detail = serde_json::json!({"scores": closure.scores,
-        "achievement_records": closure.achievement_records, "problem_records": closure.problem_records});
+    let mut detail = serde_json::json!({"scores": closure.scores,
+        "achievement_records": closure.achievement_records, "problem_records": closure.problem_records,
+        "forced": forced.is_some(), "flagged_left": closure.flagged_left});
+    if let Some(reason) = forced {
+        detail["reason"] = reason.into();
+    }
     crate::audit::record(
         conn,
         closed_by,
@@ -692,6 +900,7 @@ pub fn close_period(
 fn snapshot(row: &ScoreRow, bottom_streak: u32) -> ApiResult<SnapshotRow> {
     let mut frozen = row.clone();
     frozen.frozen = true;
+    frozen.elapsed = 1.0;
     Ok(SnapshotRow {
         period: row.period.clone(),
         user_id: row.user_id.clone(),

@@ -31,6 +31,7 @@ const FALLBACK = {
     four_nights: '四夜合计', stays: '住夜', work_log_days: '工作日志天数',
   },
   veto_area: { family_planning: '计划生育', public_security: '社会治安', work_safety: '安全生产', integrity: '党风廉政' },
+  veto_status: { pending: '待审批', approved: '已生效', withdrawal_requested: '撤销待审批', withdrawn: '已撤销' },
   score_flag: {
     veto: '一票否决', no_ratings: '暂无民主测评', statement: '后进表态', position_adjustment: '建议调整岗位',
     suggested_excellent: '建议评为优秀', major_contribution: '推荐重大贡献奖',

@@ -66,7 +66,7 @@ async function loadScore() {
   const get = async (kind) => {
     const { period, words } = currentPeriod(new Date(), kind);
     const result = await fetchKept(`mq.score.${s.user.id}.${period}`, `/scores/${encodeURIComponent(s.user.id)}?period=${period}`);
-    return Object.assign({ words }, result);
+    return Object.assign({ words, period }, result);
   };
   try {
     return await get('month');
@@ -119,19 +119,45 @@ function progressLine(line) {
 export function scorePage(root) {
   const body = page(root, '我的得分', '#/score');
   let alive = true;
-  loadScore().then(({ data, at, words }) => {
+  const showTasks = (period) => loadTasks(period).then((card) => {
+    if (alive && card) body.appendChild(card);
+  });
+  loadScore().then(({ data, at, words, period }) => {
     if (!alive) return;
     body.textContent = '';
     body.appendChild(scoreSummary(data, words, at));
     body.appendChild(breakdown(data));
     const extra = adjustmentsAndVetoes(data);
     if (extra) body.appendChild(extra);
+    return showTasks(period);
   }, (e) => {
     if (!alive) return;
     body.textContent = '';
     body.appendChild(h('p', { class: 'notice' }, scoreError(e)));
+    return showTasks(currentPeriod(new Date(), 'month').period);
   });
   return () => { alive = false; };
+}
+
+// 待测评: the colleagues to rate in the period of the score shown, rated or not; nothing
+// when they cannot be read (offline with no copy kept).
+async function loadTasks(period) {
+  const s = session();
+  let result;
+  try {
+    result = await fetchKept(`mq.tasks.${s.user.id}.${period}`, `/scoring/rating-tasks?period=${encodeURIComponent(period)}`);
+  } catch (e) {
+    return null;
+  }
+  const t = result.data || {};
+  const items = Array.isArray(t.items) ? t.items : [];
+  return h('section', { class: 'card rating-tasks' },
+    h('h2', null, '待测评 ', h('span', { class: 'badge' }, `已评 ${Number(t.done) || 0}/${Number(t.total) || 0}`)),
+    items.length
+      ? h('ul', { class: 'plain' }, items.map((i) => h('li', null, i.name || '',
+        h('span', { class: i.rated ? 'badge b-ok' : 'badge b-warn' }, i.rated ? '已评' : '未评'))))
+      : h('p', { class: 'hint' }, '本期没有需要你测评的同事'),
+    staleNote(result.at));
 }
 
 function rankText(d) {
@@ -151,11 +177,20 @@ function scoreFlagText(flag, d) {
   return label('score_flag', flag, '');
 }
 
+// Frozen, or live: a running period's score is not final, it moves with every record.
+function standingText(d, words) {
+  if (d.frozen) return `${words}（已结算）`;
+  const elapsed = Number(d.elapsed);
+  if (d.elapsed === undefined || d.elapsed === null || !isFinite(elapsed)) return `${words}（实时，期末结算）`;
+  if (elapsed >= 1) return `${words}已结束，尚未结算，分数仍随记录变化`;
+  return `${words}进行中：已过 ${Math.round(elapsed * 100)}%，分数随记录变化`;
+}
+
 function scoreSummary(d, words, at) {
   const grade = label('grade', d.grade, '');
   const flags = (d.flags || []).map((f) => scoreFlagText(f, d)).filter(Boolean);
   return h('section', { class: 'card score-total' },
-    h('p', { class: 'period' }, `${words}${d.frozen ? '（已结算）' : '（实时，期末结算）'}`),
+    h('p', { class: 'period' }, standingText(d, words)),
     h('p', { class: 'total' }, h('strong', null, num(d.total, 2)), h('span', null, ' 分')),
     h('p', { class: 'grade' }, grade ? `等级：${grade}` : null, d.veto ? h('span', { class: 'badge bad' }, '一票否决') : null),
     rankText(d) ? h('p', { class: 'rank' }, rankText(d)) : null,
@@ -177,11 +212,26 @@ function signed(points) {
   return `${p > 0 ? '+' : ''}${num(p, 2)}`;
 }
 
+// Lines 大项 by 大项 (the scheme's order; lines outside any last), each group under a row
+// with its subtotal; a line left out (no work orders) reads 不适用.
 function breakdown(d) {
-  const rows = (d.breakdown || []).map((l) => h('tr', null,
-    h('th', { scope: 'row' }, l.name || label('metric', l.metric, '指标')),
-    h('td', null, lineValue(l)),
-    h('td', { class: 'pts' }, num(l.points, 2))));
+  const groups = Array.isArray(d.groups) ? d.groups : [];
+  const at = (l) => { const i = groups.findIndex((g) => g.name === l.group); return i < 0 ? groups.length : i; };
+  const lines = (d.breakdown || []).map((l, i) => [l, i]).sort((a, b) => at(a[0]) - at(b[0]) || a[1] - b[1]).map((x) => x[0]);
+  const rows = [];
+  let shown = null;
+  for (const l of lines) {
+    const g = groups[at(l)];
+    if (g && g !== shown) {
+      const cap = g.cap !== null && g.cap !== undefined ? `（上限 ${num(g.cap, 2)}）` : '';
+      rows.push(h('tr', { class: 'group' }, h('th', { scope: 'rowgroup', colspan: '2' }, g.name + cap), h('td', { class: 'pts' }, num(g.points, 2))));
+    }
+    shown = g || shown;
+    rows.push(h('tr', null,
+      h('th', { scope: 'row' }, l.name || label('metric', l.metric, '指标')),
+      h('td', null, l.excluded ? '不适用（分值计入其他指标）' : lineValue(l)),
+      h('td', { class: 'pts' }, l.excluded ? '—' : num(l.points, 2))));
+  }
   const dem = d.democratic_detail;
   if (d.democratic !== undefined && d.democratic !== null) {
     rows.push(h('tr', null,
@@ -206,12 +256,15 @@ function adjustmentsAndVetoes(d) {
   } else if (Number(d.adjustments)) {
     parts.push(h('h2', null, '加减分'), h('p', null, `合计 ${signed(d.adjustments)} 分`));
   }
+  // Each veto by its area's stored name (the county may add areas), with its status when it
+  // does not simply count: 待审批 (not counted yet), 撤销待审批 (counted until approved).
   const vetoes = Array.isArray(d.veto_items) && d.veto_items.length
-    ? d.veto_items.map((v) => `${label('veto_area', v.area, '一票否决')}${v.reason ? `：${v.reason}` : ''}`)
-    : (d.veto_areas || []).map((a) => label('veto_area', a, '一票否决'));
-  if (d.veto && !vetoes.length) vetoes.push('一票否决');
+    ? d.veto_items.map((v) => [`${v.area_name || label('veto_area', v.area, '一票否决')}${v.reason ? `：${v.reason}` : ''}`,
+      v.status && v.status !== 'approved' ? h('span', { class: 'badge' }, label('veto_status', v.status, '待审批')) : null])
+    : (d.veto_areas || []).map((a) => [label('veto_area', a, '一票否决')]);
+  if (d.veto && !vetoes.length) vetoes.push(['一票否决']);
   if (vetoes.length) {
-    parts.push(h('h2', null, '一票否决'), h('ul', { class: 'plain bad' }, vetoes.map((v) => h('li', null, v))),
+    parts.push(h('h2', null, '一票否决'), h('ul', { class: 'plain bad' }, vetoes.map((v) => h('li', null, ...v))),
       h('p', { class: 'hint' }, '被一票否决的，本期不能评为优秀。'));
   }
   return parts.length ? h('section', { class: 'card' }, parts) : null;

@@ -937,6 +937,49 @@ pub struct Rating {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One colleague the signed-in staff member is asked to rate in a period (民主测评 to do).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RatingTask {
+    pub user_id: String,
+    pub name: String,
+    /// `null` for a supervisor.
+    pub cadre_category: Option<CadreCategory>,
+    /// Whether the signed-in staff member has rated them in the period.
+    pub rated: bool,
+    /// The score they gave, once rated.
+    pub score: Option<f64>,
+}
+
+/// The colleagues of one's town to rate in a period, by name, and how many are done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RatingTasks {
+    pub period: String,
+    /// How many colleagues there are to rate.
+    pub total: u32,
+    /// How many of them are rated.
+    pub done: u32,
+    pub items: Vec<RatingTask>,
+}
+
+/// A unit's (town's or department's) cadres of one category taken together for a period
+/// (单位排名): their number, the mean and the sum of their totals, ranked by the mean among
+/// the units listed (ties share a rank).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UnitScore {
+    pub unit_id: String,
+    pub name: String,
+    pub cadres: u32,
+    /// The mean of the cadres' totals, to the hundredth.
+    pub mean: f64,
+    /// The sum of the cadres' totals, to the hundredth.
+    pub sum: f64,
+    pub rank: u32,
+    pub of: u32,
+}
+
 /// 回避: `rater_id` may not rate `ratee_id` (e.g. relatives).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -973,7 +1016,60 @@ pub struct Adjustment {
     pub approved_at: Option<DateTime<Utc>>,
 }
 
-/// 一票否决 in one area: `family_planning`, `public_security`, `work_safety` or `integrity`.
+/// A value for a manual indicator (人工录入, `metric: "manual"`) of the cadre's active scheme,
+/// entered by a supervisor of the cadre's town; entering it again replaces it and it waits
+/// for a second supervisor's sign-off once more.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewManualValue {
+    pub user_id: String,
+    pub period: String,
+    /// The code of a manual indicator.
+    pub code: String,
+    /// 0–100000; a share from 0 to 1 for a `rate` indicator.
+    pub value: f64,
+    pub reason: String,
+    /// Photos the supervisor uploaded as evidence.
+    #[serde(default)]
+    pub photo_ids: Vec<String>,
+}
+
+/// Whether a manual value counts yet: only `approved` ones do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ManualValueStatus {
+    Pending,
+    Approved,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ManualValue {
+    pub id: String,
+    pub user_id: String,
+    pub period: String,
+    pub code: String,
+    pub value: f64,
+    pub reason: String,
+    pub photo_ids: Vec<String>,
+    pub entered_by: String,
+    pub entered_at: DateTime<Utc>,
+    pub status: ManualValueStatus,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// What a CSV import of manual values stored: every row, waiting for sign-off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ManualImport {
+    pub imported: u32,
+}
+
+/// 一票否决 in one area, the code of an active area of `GET /scoring/veto-areas` (e.g.
+/// `work_safety`); it counts once a second supervisor approves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -984,16 +1080,86 @@ pub struct NewVeto {
     pub reason: String,
 }
 
+/// Where a veto stands: proposed (`pending`, not counted), `approved` by a second supervisor
+/// (counted), `withdrawal_requested` (still counted), `withdrawn` by a second supervisor's
+/// approval of the request (no longer counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VetoStatus {
+    Pending,
+    #[default]
+    Approved,
+    WithdrawalRequested,
+    Withdrawn,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Veto {
     pub id: String,
     pub user_id: String,
     pub period: String,
+    /// The area's code, and its name (e.g. 安全生产).
     pub area: String,
+    pub area_name: String,
     pub reason: String,
+    pub status: VetoStatus,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub withdrawal_reason: Option<String>,
+    pub withdrawal_requested_by: Option<String>,
+    pub withdrawal_requested_at: Option<DateTime<Utc>>,
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+/// Asks to withdraw an approved veto; another supervisor approves the withdrawal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VetoWithdrawal {
+    pub reason: String,
+}
+
+/// An area a veto may be made in (一票否决事项).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VetoArea {
+    pub code: String,
+    pub name: String,
+    /// Inactive areas take no new vetoes; those made keep their area.
+    pub active: bool,
+}
+
+/// A new veto area (admin): `code` of 2–40 lower-case letters, digits and `_`, starting with
+/// a letter; `name` of 1–50 characters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewVetoArea {
+    pub code: String,
+    pub name: String,
+}
+
+/// Renames a veto area, or retires it (`active: false`) or brings it back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VetoAreaPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// The veto areas, in code order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VetoAreaList {
+    pub items: Vec<VetoArea>,
 }
 
 /// One indicator of a score: the raw value, its target and rule, the points it earned, and
@@ -1008,11 +1174,40 @@ pub struct ScoreLine {
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub rule: String,
+    /// After scaling up for excluded lines; a group's cap applies to the group's sum.
     pub points: f64,
+    /// Left out (`when_empty: "exclude"` with nothing to measure): its points went to the
+    /// other lines.
+    #[serde(default)]
+    pub excluded: bool,
+    /// The 大项 it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Ids of the check-ins, stays or work orders behind `value` (only in a cadre's
     /// breakdown, `GET /scores/{user_id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_ids: Option<Vec<String>>,
+}
+
+/// A 大项's part of a score: its lines' points together, at most its cap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoreGroup {
+    pub name: String,
+    pub points: f64,
+    pub cap: Option<f64>,
+}
+
+/// One cadre ranked within the top who got no achievement record: why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PassedOver {
+    pub user_id: String,
+    pub rank: u32,
+    pub of: u32,
+    /// The grade that fell short of the scheme's `achievement_min_grade`.
+    pub grade: String,
+    pub why: String,
 }
 
 /// The democratic-evaluation part of a score.
@@ -1036,13 +1231,19 @@ pub struct AdjustmentItem {
     pub approved: bool,
 }
 
-/// A veto (一票否决) of a cadre's period with its reason.
+/// A veto (一票否决) of a cadre's period with its reason: approved ones (and those whose
+/// withdrawal waits) count, pending ones wait for a second supervisor; withdrawn ones are
+/// not listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct VetoItem {
-    /// `family_planning`, `public_security`, `work_safety` or `integrity`.
+    /// The area's code (`work_safety`) and name (安全生产).
     pub area: String,
+    #[serde(default)]
+    pub area_name: String,
     pub reason: String,
+    #[serde(default)]
+    pub status: VetoStatus,
 }
 
 /// A cadre's score for a period, ranked within their category.
@@ -1084,6 +1285,9 @@ pub struct ScoreRow {
     /// `position_adjustment`, `suggested_excellent`, `major_contribution`.
     pub flags: Vec<String>,
     pub breakdown: Vec<ScoreLine>,
+    /// The scheme's 大项, in order (empty when it has none).
+    #[serde(default)]
+    pub groups: Vec<ScoreGroup>,
     /// Yearly scores that are the mean of the quarters: each quarter's total (`null`: not scored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarters: Option<Vec<Option<f64>>>,
@@ -1091,6 +1295,16 @@ pub struct ScoreRow {
     pub scheme_version: i32,
     /// The period is closed and this row frozen.
     pub frozen: bool,
+    /// The share of the period's local days gone by (0–1, to the hundredth): below 1 the
+    /// period is still running and a live score still moves with the records; 1 once it
+    /// is over, and always for a frozen row (also for rows frozen before this field).
+    #[serde(default = "whole")]
+    pub elapsed: f64,
+}
+
+/// The default `elapsed` of rows frozen before it was kept: their period was over.
+fn whole() -> f64 {
+    1.0
 }
 
 /// The answer to closing a period: what was frozen and written.
@@ -1106,6 +1320,32 @@ pub struct PeriodClosure {
     pub statements: Vec<String>,
     /// Cadres with a second consecutive problem record: position adjustment.
     pub position_adjustments: Vec<String>,
+    /// Ranked within the top but graded below the scheme's `achievement_min_grade`: no
+    /// achievement record, and why.
+    pub passed_over: Vec<PassedOver>,
+    /// The reason given with `force`, to close while check-ins of the period still awaited
+    /// review; absent for an ordinary close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_reason: Option<String>,
+    /// How many flagged check-ins of the period were left awaiting review (only a forced
+    /// close leaves any).
+    #[serde(default)]
+    pub flagged_left: u32,
+}
+
+/// The optional body of `POST /scoring/periods/{period}/close`: without it (or with `force`
+/// false) a period whose check-ins still await review is not closed (409); `force` closes
+/// it anyway, and then needs the `reason`, which the audit log keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClosePeriodRequest {
+    #[serde(default)]
+    pub force: bool,
+    /// Why the period is closed with check-ins still awaiting review: 1–500 characters,
+    /// required with `force`.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Where a problem record stands in 销号: open (or sent back) until the cadre submits

@@ -236,6 +236,10 @@ async function main() {
     await page.getByRole('link', { name: '我的得分' }).click();
     await page.getByRole('heading', { name: '我的得分' }).waitFor();
     await page.locator('.score-total, .notice').first().waitFor({ timeout: 20000 });
+    // 待测评: the town's colleagues to rate in the period shown, each 已评 or 未评, and the count.
+    const tasks = page.locator('.rating-tasks');
+    await tasks.getByText(/^已评 \d+\/\d+$/).waitFor({ timeout: 20000 });
+    if ((await tasks.locator('li .badge').count()) < 1) throw new Error('待测评 lists no colleague of the town');
     await shot('07-score');
 
     await page.getByRole('link', { name: '我的工单' }).click();

@@ -595,6 +595,25 @@ pub fn count_flagged(
     })?)
 }
 
+/// How many check-ins of nights `first..=last` still wait for review in the whole county, in
+/// one COUNT. `recorded` must hold every instant such a check-in can be recorded at (a
+/// night's are recorded on its own local day or the next): bounding `recorded_at` as well
+/// lets the index on (status, recorded_at) find the flagged ones without reading the rest.
+pub fn count_flagged_of_nights(
+    conn: &mut DbConn,
+    (first, last): (NaiveDate, NaiveDate),
+    recorded: (NaiveDateTime, NaiveDateTime),
+) -> ApiResult<i64> {
+    Ok(db_run!(conn, |c| checkins::table
+        .filter(checkins::status.eq("flagged"))
+        .filter(checkins::recorded_at.ge(recorded.0))
+        .filter(checkins::recorded_at.lt(recorded.1))
+        .filter(checkins::night_date.ge(first))
+        .filter(checkins::night_date.le(last))
+        .count()
+        .get_result::<i64>(c))?)
+}
+
 #[derive(Debug, QueryableByName)]
 struct StatusCount {
     #[diesel(sql_type = diesel::sql_types::Text)]

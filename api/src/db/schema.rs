@@ -396,6 +396,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    manual_values (id) {
+        id -> Text,
+        user_id -> Text,
+        period -> Text,
+        code -> Text,
+        value -> Double,
+        reason -> Text,
+        // A JSON array of media ids.
+        photo_ids -> Text,
+        entered_by -> Text,
+        entered_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     scoring_vetoes (id) {
         id -> Text,
         user_id -> Text,
@@ -403,6 +420,22 @@ diesel::table! {
         area -> Text,
         reason -> Text,
         created_by -> Text,
+        created_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        withdrawal_reason -> Nullable<Text>,
+        withdrawal_requested_by -> Nullable<Text>,
+        withdrawal_requested_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    veto_areas (code) {
+        code -> Text,
+        name -> Text,
+        active -> Bool,
         created_at -> Timestamp,
     }
 }
@@ -580,7 +613,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     scoring_ratings,
     scoring_recusals,
     scoring_adjustments,
+    manual_values,
     scoring_vetoes,
+    veto_areas,
     scoring_periods,
     score_snapshots,
     scoring_records,

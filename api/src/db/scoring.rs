@@ -15,7 +15,7 @@ use super::schema::{
 };
 use super::{db_run, DbConn};
 use crate::domain::compliance::{rates, DailyCounts};
-use crate::domain::scoring::{Metric, MetricValues};
+use crate::domain::scoring::{Metric, MetricValues, OverdueCounting};
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -35,13 +35,14 @@ pub struct SchemeRow {
 /// Stores a scheme's current version (new or changed) and keeps that version for the
 /// periods scored with it. An active scheme retires the one active before it for the same
 /// category and period kind.
-pub fn save_scheme(conn: &mut DbConn, row: &SchemeRow) -> ApiResult<()> {
+/// Saves a scheme's new version; the schemes in `replaces` (active ones that would score the
+/// same cadres) stop being active.
+pub fn save_scheme(conn: &mut DbConn, row: &SchemeRow, replaces: &[String]) -> ApiResult<()> {
     db_run!(conn, |c| {
-        if row.active {
+        if row.active && !replaces.is_empty() {
             diesel::update(
                 scoring_schemes::table
-                    .filter(scoring_schemes::cadre_category.eq(&row.cadre_category))
-                    .filter(scoring_schemes::period_kind.eq(&row.period_kind))
+                    .filter(scoring_schemes::id.eq_any(replaces))
                     .filter(scoring_schemes::id.ne(&row.id)),
             )
             .set(scoring_schemes::active.eq(false))
@@ -92,18 +93,31 @@ pub fn list_schemes(
     })?)
 }
 
+/// Some active scheme of a category and kind of period (there may be one per staff type).
 pub fn active_scheme(
     conn: &mut DbConn,
     category: &str,
     period_kind: &str,
 ) -> ApiResult<Option<SchemeRow>> {
+    Ok(active_schemes(conn, category, period_kind)?
+        .into_iter()
+        .next())
+}
+
+/// The active schemes of a category and kind of period, oldest first: one per set of staff
+/// types they score.
+pub fn active_schemes(
+    conn: &mut DbConn,
+    category: &str,
+    period_kind: &str,
+) -> ApiResult<Vec<SchemeRow>> {
     Ok(db_run!(conn, |c| scoring_schemes::table
         .filter(scoring_schemes::cadre_category.eq(category))
         .filter(scoring_schemes::period_kind.eq(period_kind))
         .filter(scoring_schemes::active.eq(true))
+        .order((scoring_schemes::created_at, scoring_schemes::id))
         .select(SchemeRow::as_select())
-        .first(c)
-        .optional())?)
+        .load(c))?)
 }
 
 pub fn any_scheme(conn: &mut DbConn) -> ApiResult<bool> {
@@ -317,6 +331,15 @@ pub struct VetoRow {
     pub reason: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// The second signature: counted from then on.
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub withdrawal_reason: Option<String>,
+    pub withdrawal_requested_by: Option<String>,
+    pub withdrawal_requested_at: Option<NaiveDateTime>,
+    /// The withdrawal's second signature: no longer counted.
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_at: Option<NaiveDateTime>,
 }
 
 pub fn insert_veto(conn: &mut DbConn, row: &VetoRow) -> ApiResult<()> {
@@ -326,15 +349,17 @@ pub fn insert_veto(conn: &mut DbConn, row: &VetoRow) -> ApiResult<()> {
     Ok(())
 }
 
-/// The vetoes of a period: (user, area).
+/// The vetoes of a period that count — approved and not withdrawn: (user, area).
 pub fn vetoes_of(conn: &mut DbConn, period: &str) -> ApiResult<Vec<(String, String)>> {
     Ok(db_run!(conn, |c| scoring_vetoes::table
         .filter(scoring_vetoes::period.eq(period))
+        .filter(scoring_vetoes::approved_by.is_not_null())
+        .filter(scoring_vetoes::withdrawn_by.is_null())
         .select((scoring_vetoes::user_id, scoring_vetoes::area))
         .load(c))?)
 }
 
-/// One user's vetoes of a period, in the order they were recorded.
+/// One user's vetoes of a period in every state, in the order they were proposed.
 pub fn vetoes_of_user(conn: &mut DbConn, user_id: &str, period: &str) -> ApiResult<Vec<VetoRow>> {
     Ok(db_run!(conn, |c| scoring_vetoes::table
         .filter(scoring_vetoes::user_id.eq(user_id))
@@ -619,7 +644,8 @@ pub fn bottom_streaks(conn: &mut DbConn, period: &str) -> ApiResult<HashMap<Stri
 }
 
 /// The cadres of a category, as scored: (id, name, org unit path).
-pub fn cadres_of(conn: &mut DbConn, category: &str) -> ApiResult<Vec<(String, String, String)>> {
+/// The active cadres of a category: (id, name, unit path, staff type as set).
+pub fn cadres_of(conn: &mut DbConn, category: &str) -> ApiResult<Vec<Cadre>> {
     use super::schema::org_units;
     Ok(db_run!(conn, |c| users::table
         .inner_join(org_units::table)
@@ -627,9 +653,11 @@ pub fn cadres_of(conn: &mut DbConn, category: &str) -> ApiResult<Vec<(String, St
         .filter(users::active.eq(true))
         .filter(users::cadre_category.eq(category))
         .order(users::id)
-        .select((users::id, users::name, org_units::path))
+        .select((users::id, users::name, org_units::path, users::staff_type))
         .load(c))?)
 }
+
+pub type Cadre = (String, String, String, Option<String>);
 
 /// The paths of every town: a cadre whose unit path starts with one belongs to that town
 /// (its villages, communities and departments included).
@@ -703,6 +731,13 @@ const OVERDUE_AT_CUTOFF: &str = "w.assignee_id IS NOT NULL AND w.due_at < $1
     AND (w.first_resolved_at IS NULL OR w.first_resolved_at > $1
          OR w.status IN ('submitted', 'assigned', 'in_progress', 'reopened'))";
 
+/// Orders assigned to a cadre whose deadline passed from `$1` to the cutoff `$2` without
+/// them resolved by it: each counts once, in the period its deadline passed in.
+const WENT_OVERDUE: &str = "w.assignee_id IS NOT NULL AND w.due_at >= $1 AND w.due_at < $2
+    AND w.status <> 'rejected'
+    AND (w.resolved_at IS NULL OR w.resolved_at > w.due_at
+         OR w.status IN ('submitted', 'assigned', 'in_progress', 'reopened'))";
+
 /// The days each user kept a work log from `$1` to `$2`: a 工作日志 entry, or a counting
 /// `work_log` check-in of the older clients — one day counted once.
 const LOG_DAYS: &str = "SELECT l.user_id AS user_id, l.log_date AS day FROM work_logs l
@@ -726,7 +761,9 @@ pub fn metrics(
     conn: &mut DbConn,
     who: &HashSet<String>,
     b: &PeriodBounds,
+    overdue_counting: OverdueCounting,
 ) -> ApiResult<HashMap<String, MetricValues>> {
+    let every_period = overdue_counting == OverdueCounting::EveryPeriod;
     let checkins_sql = format!(
         "SELECT c.user_id AS user_id, c.kind AS kind,
                 CASE WHEN c.status IN {COUNTS} THEN 'counts' ELSE c.status END AS standing,
@@ -759,10 +796,17 @@ pub fn metrics(
         sum("rating_sum"),
         sum("overdue_resolved"),
     );
-    let overdue_sql = format!(
-        "SELECT w.assignee_id AS user_id, COUNT(*) AS n FROM work_orders w
-         WHERE {OVERDUE_AT_CUTOFF} GROUP BY w.assignee_id"
-    );
+    let overdue_sql = if every_period {
+        format!(
+            "SELECT w.assignee_id AS user_id, COUNT(*) AS n FROM work_orders w
+             WHERE {OVERDUE_AT_CUTOFF} GROUP BY w.assignee_id"
+        )
+    } else {
+        format!(
+            "SELECT w.assignee_id AS user_id, COUNT(*) AS n FROM work_orders w
+             WHERE {WENT_OVERDUE} GROUP BY w.assignee_id"
+        )
+    };
     let logged_sql = format!(
         "SELECT d.user_id AS user_id, COUNT(*) AS n FROM ({LOG_DAYS}) d GROUP BY d.user_id"
     );
@@ -783,9 +827,16 @@ pub fn metrics(
             .bind::<Date, _>(b.first)
             .bind::<Date, _>(b.last)
             .load(c)?;
-        let overdue: Vec<UserCount> = diesel::sql_query(overdue_sql.as_str())
-            .bind::<Timestamp, _>(b.cutoff)
-            .load(c)?;
+        let overdue: Vec<UserCount> = if every_period {
+            diesel::sql_query(overdue_sql.as_str())
+                .bind::<Timestamp, _>(b.cutoff)
+                .load(c)?
+        } else {
+            diesel::sql_query(overdue_sql.as_str())
+                .bind::<Timestamp, _>(b.start)
+                .bind::<Timestamp, _>(b.cutoff)
+                .load(c)?
+        };
         let logged: Vec<UserCount> = diesel::sql_query(logged_sql.as_str())
             .bind::<Date, _>(b.first)
             .bind::<Date, _>(b.last)
@@ -855,11 +906,13 @@ pub fn metrics(
             Metric::AvgSatisfaction,
             rates.avg_satisfaction.map(|s| s / 100.0),
         );
-        let overdue = v.get(Metric::WorkOrdersOverdue).unwrap_or(0.0);
-        v.set(
-            Metric::WorkOrdersOverdue,
-            Some(overdue + r.overdue_resolved as f64),
-        );
+        if every_period {
+            let overdue = v.get(Metric::WorkOrdersOverdue).unwrap_or(0.0);
+            v.set(
+                Metric::WorkOrdersOverdue,
+                Some(overdue + r.overdue_resolved as f64),
+            );
+        }
     }
     Ok(values)
 }
@@ -870,13 +923,29 @@ struct Id {
     id: String,
 }
 
-/// The ids of the records one metric of one user was counted from (at most 500).
+/// The line of a breakdown whose records are asked for: its metric, and for a manual
+/// indicator its code and the period the value was entered for.
+#[derive(Debug, Clone, Copy)]
+pub struct LineOf<'a> {
+    pub metric: Metric,
+    pub code: &'a str,
+    /// `2026-11`, `2026-Q4`, `2026`.
+    pub period: &'a str,
+}
+
+/// The ids of the records one line of one user was counted from (at most 500): check-ins,
+/// stays, logs, orders, or the approved manual value of the line's code.
 pub fn evidence(
     conn: &mut DbConn,
     user_id: &str,
-    metric: Metric,
+    line: LineOf<'_>,
     b: &PeriodBounds,
+    overdue_counting: OverdueCounting,
 ) -> ApiResult<Vec<String>> {
+    let metric = line.metric;
+    if metric == Metric::Manual {
+        return super::manual_values::approved_ids(conn, user_id, line.period, line.code);
+    }
     let checkins = |kinds: &str, statuses: &str| {
         format!(
             "SELECT c.id AS id FROM checkins c WHERE c.user_id = $1 AND c.night_date >= $2
@@ -894,6 +963,7 @@ pub fn evidence(
         Days,
         Instants,
         Cutoff,
+        Lapsed,
     }
     let all_nights = "('night_study', 'night_visit', 'night_discussion', 'night_help')";
     let (sql, binds) = match metric {
@@ -947,6 +1017,13 @@ pub fn evidence(
             orders("w.rated_at >= $2 AND w.rated_at < $3 AND w.rating IS NOT NULL"),
             Binds::Instants,
         ),
+        Metric::WorkOrdersOverdue if overdue_counting == OverdueCounting::Once => (
+            format!(
+                "SELECT w.id AS id FROM work_orders w WHERE {WENT_OVERDUE} AND w.assignee_id = $3
+                 ORDER BY w.created_at, w.id LIMIT 500"
+            ),
+            Binds::Lapsed,
+        ),
         Metric::WorkOrdersOverdue => (
             // SQLite numbers `$n` parameters in order of first appearance: keep them in order.
             format!(
@@ -958,6 +1035,7 @@ pub fn evidence(
             ),
             Binds::Cutoff,
         ),
+        Metric::Manual => return Ok(Vec::new()),
     };
     let ids: Vec<Id> = db_run!(conn, |c| match binds {
         Binds::Days => diesel::sql_query(sql.as_str())
@@ -974,6 +1052,11 @@ pub fn evidence(
             .bind::<Timestamp, _>(b.cutoff)
             .bind::<Timestamp, _>(b.start)
             .bind::<Timestamp, _>(b.end)
+            .bind::<Text, _>(user_id)
+            .load(c),
+        Binds::Lapsed => diesel::sql_query(sql.as_str())
+            .bind::<Timestamp, _>(b.start)
+            .bind::<Timestamp, _>(b.cutoff)
             .bind::<Text, _>(user_id)
             .load(c),
     })?;
@@ -1040,4 +1123,55 @@ pub fn records_with_names(
         }
         q.load(c)
     })?)
+}
+
+/// The staff (cadres and supervisors, active) whose unit lies under `town_path` — the people
+/// `PUT /scoring/ratings` accepts as ratees there (see `staff_in`): (id, name, cadre category).
+pub fn staff_of_town(
+    conn: &mut DbConn,
+    town_path: &str,
+) -> ApiResult<Vec<(String, String, Option<String>)>> {
+    use super::schema::org_units;
+    let prefix = format!("{town_path}%");
+    Ok(db_run!(conn, |c| users::table
+        .inner_join(org_units::table)
+        .filter(users::role.eq_any(["cadre", "supervisor"]))
+        .filter(users::active.eq(true))
+        .filter(org_units::path.like(&prefix))
+        .order(users::id)
+        .select((users::id, users::name, users::cadre_category))
+        .load(c))?)
+}
+
+/// The ratings one rater gave in a period: (ratee, score).
+pub fn ratings_by(
+    conn: &mut DbConn,
+    rater_id: &str,
+    period: &str,
+) -> ApiResult<Vec<(String, f64)>> {
+    Ok(db_run!(conn, |c| scoring_ratings::table
+        .filter(scoring_ratings::rater_id.eq(rater_id))
+        .filter(scoring_ratings::period.eq(period))
+        .select((scoring_ratings::ratee_id, scoring_ratings::score))
+        .load(c))?)
+}
+
+/// The colleagues one rater is recused from rating (回避).
+pub fn recused_from(conn: &mut DbConn, rater_id: &str) -> ApiResult<HashSet<String>> {
+    Ok(db_run!(conn, |c| scoring_recusals::table
+        .filter(scoring_recusals::rater_id.eq(rater_id))
+        .select(scoring_recusals::ratee_id)
+        .load::<String>(c))?
+    .into_iter()
+    .collect())
+}
+
+/// Every org unit of a kind (`town`, `department`): (id, name, path).
+pub fn units_of_kind(conn: &mut DbConn, kind: &str) -> ApiResult<Vec<(String, String, String)>> {
+    use super::schema::org_units;
+    Ok(db_run!(conn, |c| org_units::table
+        .filter(org_units::kind.eq(kind))
+        .order(org_units::id)
+        .select((org_units::id, org_units::name, org_units::path))
+        .load(c))?)
 }

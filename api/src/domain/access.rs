@@ -36,11 +36,12 @@ pub enum Action {
     /// Deadline compliance reports over work orders.
     ReadCompliance,
     ManageWebhooks,
-    /// Scoring schemes and closing periods.
+    /// Scoring schemes, the veto areas, and closing periods.
     ManageScoring,
     /// Scores, their breakdowns and the records closing a period writes.
     ReadScores,
-    /// Adjustments, their approval, vetoes and recusals.
+    /// Adjustments and vetoes with their second signatures (and a veto's withdrawal), and
+    /// recusals.
     JudgeScores,
     /// Democratic evaluation of colleagues.
     RateColleagues,

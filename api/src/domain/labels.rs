@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::checkin::CheckinRules;
+use super::scoring::{Period, PeriodKind};
 
 type Words = &'static [(&'static str, &'static str)];
 
@@ -195,12 +196,23 @@ const FAMILIES: &[(&str, Words)] = &[
         ],
     ),
     (
+        // The areas the migration seeds (`domain::vetoes::SEEDED_AREAS`); the admin may add
+        // others, which pages name by their stored name.
         "veto_area",
         &[
             ("family_planning", "计划生育"),
             ("public_security", "社会治安"),
             ("work_safety", "安全生产"),
             ("integrity", "党风廉政"),
+        ],
+    ),
+    (
+        "veto_status",
+        &[
+            ("pending", "待审批"),
+            ("approved", "已生效"),
+            ("withdrawal_requested", "撤销待审批"),
+            ("withdrawn", "已撤销"),
         ],
     ),
     (
@@ -254,6 +266,7 @@ const FAMILIES: &[(&str, Words)] = &[
             ("work_orders_overdue", "超期工单"),
             ("avg_satisfaction", "群众满意度"),
             ("rejected_checkins", "打卡被驳回"),
+            ("manual", "人工录入"),
         ],
     ),
     (
@@ -265,7 +278,18 @@ const FAMILIES: &[(&str, Words)] = &[
             ("deduct_per_item", "按件扣分"),
         ],
     ),
-    ("when_empty", &[("full", "计满分"), ("zero", "计零分")]),
+    (
+        "when_empty",
+        &[
+            ("full", "计满分"),
+            ("zero", "计零分"),
+            ("exclude", "不计入"),
+        ],
+    ),
+    (
+        "manual_value_status",
+        &[("pending", "待签核"), ("approved", "已签核")],
+    ),
     (
         "period_kind",
         &[("month", "月度"), ("quarter", "季度"), ("year", "年度")],
@@ -372,6 +396,7 @@ const FAMILIES: &[(&str, Words)] = &[
             ("count", "人数"),
             ("session_id", "会议"),
             ("month", "月份"),
+            ("value", "录入值"),
         ],
     ),
     (
@@ -536,14 +561,30 @@ pub fn local_date(d: NaiveDate) -> String {
     d.format("%-m月%-d日").to_string()
 }
 
+/// A period as people say it: `2026年11月`, `2026年第四季度`, `2026年`.
+pub fn period_words(p: Period) -> String {
+    const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
+    match p.kind() {
+        PeriodKind::Month => format!("{}年{}月", p.year(), p.index()),
+        PeriodKind::Quarter => {
+            let q = QUARTERS
+                .get(usize::try_from(p.index()).unwrap_or(0).saturating_sub(1))
+                .unwrap_or(&"");
+            format!("{}年第{q}季度", p.year())
+        }
+        PeriodKind::Year => format!("{}年", p.year()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::scoring::{Grade, Metric, PeriodKind, Rule, VetoArea, WhenEmpty};
+    use crate::domain::scoring::{Grade, Metric, PeriodKind, Rule, WhenEmpty};
+    use crate::domain::vetoes::SEEDED_AREAS;
     use minqing_protocol::{
         CadreCategory, CheckinKind, CheckinStatus, FlagCode, OrgUnitKind, RaterGroup, RecordAction,
         RecordStatus, ReviewDecision, Role, SessionKind, SessionStatus, StaffType, StayStatus,
-        WorkOrderSource, WorkOrderStatus,
+        VetoStatus, WorkOrderSource, WorkOrderStatus,
     };
     use serde::de::DeserializeOwned;
     use serde_json::json;
@@ -598,7 +639,14 @@ mod tests {
             ("metric", domain_words(Metric::ALL)),
             ("rule", domain_words(Rule::ALL)),
             ("grade", domain_words(Grade::ALL)),
-            ("veto_area", domain_words(VetoArea::ALL)),
+            (
+                "veto_area",
+                SEEDED_AREAS
+                    .iter()
+                    .map(|(code, _)| code.to_string())
+                    .collect(),
+            ),
+            ("veto_status", wire_words::<VetoStatus>()),
             ("when_empty", domain_words(WhenEmpty::ALL)),
             ("period_kind", domain_words(PeriodKind::ALL)),
         ];
@@ -612,6 +660,10 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "no label for {missing:?}");
+        // The seeded areas read as the migration names them.
+        for (code, name) in SEEDED_AREAS {
+            assert_eq!(label("veto_area", code), Some(name));
+        }
         let flags = wire_words::<FlagCode>();
         assert!(flags.contains(&"outside_geofence".to_string()), "{flags:?}");
         assert!(flags.contains(&"short_stay".to_string()), "{flags:?}");

@@ -17,6 +17,7 @@ pub mod people;
 pub mod photo_hash;
 pub mod scoring;
 pub mod throttle;
+pub mod vetoes;
 pub mod webhook;
 pub mod work_log;
 pub mod work_order;

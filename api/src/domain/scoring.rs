@@ -4,7 +4,7 @@
 //! so that a total is exactly the sum of its lines; [`points`] turns them into the
 //! two-decimal figure people see. Pure: callers pass periods, records and decisions in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::RangeInclusive;
 
@@ -12,7 +12,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use minqing_protocol::{CadreCategory, RaterGroup, RecordStatus};
+use minqing_protocol::{CadreCategory, RaterGroup, RecordStatus, StaffType};
 
 use crate::domain::Invalid;
 
@@ -215,6 +215,63 @@ impl fmt::Display for Period {
     }
 }
 
+/// The share of a period's local days `first..=last` gone by on the local day `today`, to
+/// the hundredth (half up): the days before `today` over all the period's days. 0 before
+/// the period and on its first day, 1 once it is over; a period still running never reads
+/// 1 (364 of 365 days is 0.99), so that 1 means over.
+pub fn elapsed_share(first: NaiveDate, last: NaiveDate, today: NaiveDate) -> f64 {
+    let days = (last - first).num_days() + 1;
+    if today > last || days <= 0 {
+        return 1.0;
+    }
+    let gone = (today - first).num_days().clamp(0, days);
+    let hundredths = ((gone * 200 + days) / (2 * days)).min(99);
+    hundredths as f64 / 100.0
+}
+
+#[cfg(test)]
+mod elapsed_share_tests {
+    use super::elapsed_share;
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_days_gone_by_before_today() {
+        let (first, last) = (day("2026-11-01"), day("2026-11-30"));
+        let share = |today| elapsed_share(first, last, day(today));
+        assert_eq!(share("2026-10-20"), 0.0, "not begun");
+        assert_eq!(share("2026-11-01"), 0.0, "today is not gone yet");
+        assert_eq!(share("2026-11-02"), 0.03, "1 of 30 days");
+        assert_eq!(share("2026-11-13"), 0.4, "12 of 30 days");
+        assert_eq!(share("2026-11-16"), 0.5, "15 of 30 days");
+        assert_eq!(share("2026-11-30"), 0.97, "29 of 30 days: 0.9667");
+        assert_eq!(share("2026-12-01"), 1.0, "over");
+        assert_eq!(share("2027-03-01"), 1.0, "long over");
+    }
+
+    #[test]
+    fn halves_round_up_and_a_running_period_is_never_whole() {
+        // 1 of 8 days is 0.125.
+        assert_eq!(
+            elapsed_share(day("2026-11-01"), day("2026-11-08"), day("2026-11-02")),
+            0.13
+        );
+        // 364 of 365 days is 0.9973: still running, so 0.99.
+        assert_eq!(
+            elapsed_share(day("2026-01-01"), day("2026-12-31"), day("2026-12-31")),
+            0.99
+        );
+        // A quarter: 45 of 92 days is 0.4891.
+        assert_eq!(
+            elapsed_share(day("2026-10-01"), day("2026-12-31"), day("2026-11-15")),
+            0.49
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Vocabulary
 
@@ -235,6 +292,13 @@ named! {
         WorkOrdersOverdue = "work_orders_overdue",
         AvgSatisfaction = "avg_satisfaction",
         RejectedCheckins = "rejected_checkins",
+        /// A value a supervisor entered for the cadre, period and indicator code (人工录入),
+        /// counted once a second supervisor approved it: read from [`CadreInput::manual`],
+        /// not from [`MetricValues`]. A count-like value (≥ 0) for `ratio_to_target`,
+        /// `per_item` and `deduct_per_item`, a share (0..=1) for `rate`. Nothing approved is
+        /// nothing to measure, and a manual indicator's `when_empty` defaults to `zero`: no
+        /// free points for what nobody entered.
+        Manual = "manual",
     }
 }
 
@@ -268,16 +332,29 @@ named! {
     pub enum WhenEmpty {
         Full = "full",
         Zero = "zero",
+        /// Left out: the scheme's other indicator points are scaled up to the same maximum,
+        /// so nobody earns or loses points for work they were never given.
+        Exclude = "exclude",
     }
 }
 
 named! {
-    /// 一票否决 areas.
-    pub enum VetoArea {
-        FamilyPlanning = "family_planning",
-        PublicSecurity = "public_security",
-        WorkSafety = "work_safety",
-        Integrity = "integrity",
+    /// How `work_orders_overdue` counts an order whose deadline passed.
+    pub enum OverdueCounting {
+        /// Once, in the period its deadline passed in (resolved late or still open).
+        Once = "once",
+        /// In every period whose end finds it still overdue, plus once when resolved late.
+        EveryPeriod = "every_period",
+    }
+}
+
+named! {
+    /// Who a scheme ranks together, and writes consequences among (DESIGN §2.6).
+    pub enum Scope {
+        /// Within each town (its villages and departments); cadres outside every town
+        /// form one group of their own.
+        Town = "town",
+        County = "county",
     }
 }
 
@@ -287,6 +364,13 @@ named! {
         Good = "good",
         Pass = "pass",
         Fail = "fail",
+    }
+}
+
+impl Grade {
+    /// Whether this grade is `min` or better (`Grade`'s variants run best first).
+    pub fn at_least(self, min: Grade) -> bool {
+        self <= min
     }
 }
 
@@ -344,6 +428,15 @@ pub struct Indicator {
     /// For `per_item` and `deduct_per_item` only.
     pub cap: Option<f64>,
     pub when_empty: WhenEmpty,
+    /// The 大项 it belongs to (`"group": "党建"`), whose lines may share a cap.
+    pub group: Option<String>,
+}
+
+/// A 大项: indicators shown together, their points together at most `cap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorGroup {
+    pub name: String,
+    pub cap: Option<f64>,
 }
 
 impl Indicator {
@@ -388,6 +481,8 @@ pub struct DemocraticRule {
 /// What closing a period does, and the yearly thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsequenceSettings {
+    /// No achievement record, and no `suggested_excellent`, below this grade.
+    pub achievement_min_grade: Grade,
     pub achievement_top: u32,
     pub problem_bottom: u32,
     pub statement_bottom: u32,
@@ -401,6 +496,7 @@ pub struct ConsequenceSettings {
 impl Default for ConsequenceSettings {
     fn default() -> Self {
         Self {
+            achievement_min_grade: Grade::Good,
             achievement_top: 3,
             problem_bottom: 3,
             statement_bottom: 5,
@@ -447,7 +543,16 @@ pub struct Scheme {
     pub period: PeriodKind,
     /// `"yearly": "mean_of_quarters"`: the year's score is the mean of its quarterly totals.
     pub yearly_mean_of_quarters: bool,
+    pub scope: Scope,
+    /// The staff types it scores (在编 / 社区指导员 / 不在编); `None`: all of the category.
+    pub staff_types: Option<Vec<StaffType>>,
+    pub overdue_counting: OverdueCounting,
+    /// When the scheme starts to count: a year scored as the mean of its quarters uses only
+    /// the quarters that end on or after it.
+    pub effective_from: Option<NaiveDate>,
     pub indicators: Vec<Indicator>,
+    /// The groups indicators name, in the order they first appear, with their caps.
+    pub groups: Vec<IndicatorGroup>,
     pub democratic: Option<DemocraticRule>,
     pub consequences: ConsequenceSettings,
     pub grades: GradeThresholds,
@@ -555,6 +660,7 @@ fn indicator(i: usize, v: &Value, seen: &mut HashSet<String>, e: &mut Errors) ->
         "target",
         "cap",
         "when_empty",
+        "group",
     ];
     unknown_keys(o, &at, &keys, e);
     let code = text(get(o, "code"), &f("code"), 50, e);
@@ -572,15 +678,18 @@ fn indicator(i: usize, v: &Value, seen: &mut HashSet<String>, e: &mut Errors) ->
         get(o, "target").and_then(|v| number(v, &f("target"), |x| x > 0.0, "must be above 0", e));
     let cap = get(o, "cap").and_then(|v| number(v, &f("cap"), in_points, points_rule, e));
     let when_empty = match get(o, "when_empty") {
+        // What nobody entered earns nothing by default.
+        None if metric == Some(Metric::Manual) => Some(WhenEmpty::Zero),
         None => Some(WhenEmpty::Full),
         v => choice(v, &f("when_empty"), WhenEmpty::parse, e),
     };
+    let group = get(o, "group").map(|v| text(Some(v), &f("group"), 50, e));
     if rule == Some(Rule::RatioToTarget) && get(o, "target").is_none() {
         e.push(Invalid::new(f("target"), "is required for ratio_to_target"));
     }
     let (metric, rule) = (metric?, rule?);
     let counted = matches!(rule, Rule::PerItem | Rule::DeductPerItem);
-    if rule == Rule::Rate && !metric.is_rate() {
+    if rule == Rule::Rate && !metric.is_rate() && metric != Metric::Manual {
         e.push(Invalid::new(f("rule"), "rate needs a rate metric"));
     } else if counted && metric.is_rate() {
         let message = format!("{} needs a count metric", rule.as_str());
@@ -595,7 +704,77 @@ fn indicator(i: usize, v: &Value, seen: &mut HashSet<String>, e: &mut Errors) ->
         target: target.filter(|_| rule == Rule::RatioToTarget),
         cap: cap.filter(|_| counted),
         when_empty: when_empty?,
+        group: group.filter(|g| !g.is_empty()),
     })
+}
+
+/// `"groups": {"党建": {"cap": 20}}`: each named group must hold an indicator.
+fn indicator_groups(v: &Value, indicators: &[Indicator], e: &mut Errors) -> Vec<IndicatorGroup> {
+    let mut groups: Vec<IndicatorGroup> = Vec::new();
+    for name in indicators.iter().filter_map(|i| i.group.as_ref()) {
+        if !groups.iter().any(|g| &g.name == name) {
+            groups.push(IndicatorGroup {
+                name: name.clone(),
+                cap: None,
+            });
+        }
+    }
+    let Some(o) = object(v, "groups", e) else {
+        return groups;
+    };
+    for (name, settings) in o {
+        let at = format!("groups.{name}");
+        let Some(settings) = object(settings, &at, e) else {
+            continue;
+        };
+        unknown_keys(settings, &at, &["cap"], e);
+        let cap = get(settings, "cap").and_then(|v| {
+            let ok = |x: f64| (0.0..=MAX_POINTS).contains(&x);
+            number(v, &format!("{at}.cap"), ok, "must be from 0 to 100000", e)
+        });
+        match groups.iter_mut().find(|g| &g.name == name) {
+            Some(g) => g.cap = cap,
+            None => e.push(Invalid::new(at, "no indicator is in this group")),
+        }
+    }
+    groups
+}
+
+const STAFF_TYPES: [StaffType; 3] = [
+    StaffType::Established,
+    StaffType::Instructor,
+    StaffType::NonEstablished,
+];
+
+fn staff_type_name(t: StaffType) -> &'static str {
+    match t {
+        StaffType::Established => "established",
+        StaffType::Instructor => "instructor",
+        StaffType::NonEstablished => "non_established",
+    }
+}
+
+/// `"staff_types": ["established", "instructor"]`: a non-empty list without repeats.
+fn staff_type_list(v: &Value, e: &mut Errors) -> Option<Vec<StaffType>> {
+    let field = "staff_types";
+    let Some(list) = v.as_array().filter(|l| !l.is_empty()) else {
+        e.push(Invalid::new(
+            field,
+            "must be a non-empty list of staff types",
+        ));
+        return None;
+    };
+    let mut types = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let parse = |s: &str| STAFF_TYPES.into_iter().find(|&t| staff_type_name(t) == s);
+        match choice(Some(item), &at, parse, e) {
+            Some(t) if types.contains(&t) => e.push(Invalid::new(at, "is listed twice")),
+            Some(t) => types.push(t),
+            None => {}
+        }
+    }
+    Some(types)
 }
 
 fn democratic_rule(v: &Value, e: &mut Errors) -> Option<DemocraticRule> {
@@ -641,8 +820,13 @@ fn consequence_settings(v: &Value, e: &mut Errors) -> ConsequenceSettings {
         return s;
     };
     let mut fields = s.fields_mut();
+    let mut min_grade = None;
     for (key, v) in o.iter().filter(|(_, v)| !v.is_null()) {
         let at = format!("consequences.{key}");
+        if key == "achievement_min_grade" {
+            min_grade = choice(Some(v), &at, Grade::parse, e);
+            continue;
+        }
         let Some((_, slot)) = fields.iter_mut().find(|(k, _)| k == key) else {
             e.push(Invalid::new(at, "unknown field"));
             continue;
@@ -655,6 +839,9 @@ fn consequence_settings(v: &Value, e: &mut Errors) -> ConsequenceSettings {
                 format!("must be a whole number from {min} to 1000"),
             )),
         }
+    }
+    if let Some(grade) = min_grade {
+        s.achievement_min_grade = grade;
     }
     s
 }
@@ -702,12 +889,35 @@ impl Scheme {
             return Err(e);
         };
         let keys = ["name", "cadre_category", "period", "yearly", "indicators"];
-        unknown_keys(
-            o,
-            "",
-            &[&keys[..], &["democratic", "consequences", "grades"]].concat(),
-            &mut e,
-        );
+        let more = ["democratic", "consequences", "grades", "scope"];
+        let rest = [
+            "effective_from",
+            "groups",
+            "overdue_counting",
+            "staff_types",
+        ];
+        unknown_keys(o, "", &[&keys[..], &more, &rest].concat(), &mut e);
+        let scope = match get(o, "scope") {
+            None => Some(Scope::Town),
+            v => choice(v, "scope", Scope::parse, &mut e),
+        };
+        let staff_types = get(o, "staff_types").and_then(|v| staff_type_list(v, &mut e));
+        let overdue_counting = match get(o, "overdue_counting") {
+            None => Some(OverdueCounting::Once),
+            v => choice(v, "overdue_counting", OverdueCounting::parse, &mut e),
+        };
+        let effective_from = get(o, "effective_from").and_then(|v| {
+            let date = v
+                .as_str()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            if date.is_none() {
+                e.push(Invalid::new(
+                    "effective_from",
+                    "must be a date like 2026-10-01",
+                ));
+            }
+            date
+        });
         let name = text(get(o, "name"), "name", 100, &mut e);
         let cadre_category = choice(get(o, "cadre_category"), "cadre_category", category, &mut e);
         let period = choice(get(o, "period"), "period", PeriodKind::parse, &mut e);
@@ -740,11 +950,20 @@ impl Scheme {
                 }
             }
         }
+        let groups = match get(o, "groups") {
+            Some(v) => indicator_groups(v, &indicators, &mut e),
+            None => indicator_groups(&json!({}), &indicators, &mut e),
+        };
         let democratic = get(o, "democratic").and_then(|v| democratic_rule(v, &mut e));
         let consequences = get(o, "consequences").map(|v| consequence_settings(v, &mut e));
         let grades = get(o, "grades").and_then(|v| grade_thresholds(v, &mut e));
-        let (Some(cadre_category), Some(period), true) = (cadre_category, period, e.is_empty())
-        else {
+        let (Some(cadre_category), Some(period), Some(scope), Some(overdue_counting), true) = (
+            cadre_category,
+            period,
+            scope,
+            overdue_counting,
+            e.is_empty(),
+        ) else {
             return Err(e);
         };
         let mut scheme = Scheme {
@@ -752,7 +971,12 @@ impl Scheme {
             cadre_category,
             period,
             yearly_mean_of_quarters,
+            scope,
+            staff_types,
+            overdue_counting,
+            effective_from,
             indicators,
+            groups,
             democratic,
             consequences: consequences.unwrap_or_default(),
             grades: GradeThresholds {
@@ -770,12 +994,54 @@ impl Scheme {
         Ok(scheme)
     }
 
+    /// Whether this scheme scores a cadre of staff type `t` (of its category).
+    pub fn scores_staff_type(&self, t: StaffType) -> bool {
+        self.staff_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&t))
+    }
+
+    /// Whether both schemes would score some cadre for the same kind of period: only one of
+    /// them may be active.
+    pub fn overlaps(&self, other: &Scheme) -> bool {
+        self.cadre_category == other.cadre_category
+            && self.period == other.period
+            && STAFF_TYPES
+                .iter()
+                .any(|&t| self.scores_staff_type(t) && other.scores_staff_type(t))
+    }
+
     fn max_total_centi(&self) -> i64 {
         let democratic = centi(self.democratic.map_or(0.0, |d| d.weight) * 100.0);
-        self.indicators
-            .iter()
-            .map(Indicator::best)
-            .fold(democratic, i64::saturating_add)
+        let bests: Vec<i64> = self.indicators.iter().map(Indicator::best).collect();
+        self.grouped_sum(&bests).0.saturating_add(democratic)
+    }
+
+    /// Σ of per-indicator centipoints (in indicator order), each group's part at most its
+    /// cap; with the groups' own sums (after the cap) and whether the cap cut them.
+    fn grouped_sum(&self, line_points: &[i64]) -> (i64, Vec<(i64, bool)>) {
+        let mut total = 0i64;
+        let mut groups = vec![0i64; self.groups.len()];
+        for (ind, &p) in self.indicators.iter().zip(line_points) {
+            match ind
+                .group
+                .as_ref()
+                .and_then(|name| self.groups.iter().position(|g| &g.name == name))
+            {
+                Some(i) => groups[i] = groups[i].saturating_add(p),
+                None => total = total.saturating_add(p),
+            }
+        }
+        let groups: Vec<(i64, bool)> = groups
+            .into_iter()
+            .zip(&self.groups)
+            .map(|(sum, g)| match g.cap.map(centi) {
+                Some(cap) if sum > cap => (cap, true),
+                _ => (sum, false),
+            })
+            .collect();
+        let total = groups.iter().map(|g| g.0).fold(total, i64::saturating_add);
+        (total, groups)
     }
 
     /// The best total without adjustments: every non-deducting line at its best (an
@@ -795,6 +1061,9 @@ impl Scheme {
                     "rule": ind.rule.as_str(), "points": num(ind.points),
                     "when_empty": ind.when_empty.as_str(),
                 });
+                if let (Some(group), Some(o)) = (&ind.group, v.as_object_mut()) {
+                    o.insert("group".into(), json!(group));
+                }
                 for (key, x) in [("target", ind.target), ("cap", ind.cap)] {
                     if let (Some(x), Some(o)) = (x, v.as_object_mut()) {
                         o.insert(key.into(), num(x));
@@ -804,16 +1073,20 @@ impl Scheme {
             })
             .collect();
         let mut consequences = self.consequences;
-        let consequences: Map<String, Value> = consequences
+        let min_grade = consequences.achievement_min_grade.as_str();
+        let mut consequences: Map<String, Value> = consequences
             .fields_mut()
             .into_iter()
             .map(|(k, n)| (k.into(), json!(*n)))
             .collect();
+        consequences.insert("achievement_min_grade".into(), json!(min_grade));
         let g = self.grades;
         let mut v = json!({
             "name": self.name,
             "cadre_category": category_name(self.cadre_category),
             "period": self.period.as_str(),
+            "scope": self.scope.as_str(),
+            "overdue_counting": self.overdue_counting.as_str(),
             "indicators": indicators,
             "consequences": consequences,
             "grades": {
@@ -825,6 +1098,21 @@ impl Scheme {
         let Some(o) = v.as_object_mut() else { return v };
         if self.yearly_mean_of_quarters {
             o.insert("yearly".into(), json!("mean_of_quarters"));
+        }
+        if let Some(from) = self.effective_from {
+            o.insert("effective_from".into(), json!(from.to_string()));
+        }
+        if let Some(types) = &self.staff_types {
+            let names: Vec<&str> = types.iter().map(|&t| staff_type_name(t)).collect();
+            o.insert("staff_types".into(), json!(names));
+        }
+        let caps: Map<String, Value> = self
+            .groups
+            .iter()
+            .filter_map(|g| Some((g.name.clone(), json!({"cap": num(g.cap?)}))))
+            .collect();
+        if !caps.is_empty() {
+            o.insert("groups".into(), Value::Object(caps));
         }
         if let Some(d) = self.democratic {
             let weights: Map<String, Value> = RATER_GROUPS
@@ -885,7 +1173,12 @@ pub struct CadreInput {
     pub ratings: Vec<(RaterGroup, f64)>,
     /// Approved adjustments only, in points.
     pub adjustments: Vec<f64>,
-    pub vetoes: Vec<VetoArea>,
+    /// The codes of the areas of the approved, not withdrawn, vetoes (一票否决); the areas
+    /// are data (`domain::vetoes`), checked when a veto is made.
+    pub vetoes: Vec<String>,
+    /// Approved manual values, by indicator code (`metric: "manual"`); an absent code is
+    /// nothing to measure.
+    pub manual: HashMap<String, f64>,
 }
 
 /// One indicator's contribution.
@@ -898,8 +1191,23 @@ pub struct Line {
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub rule: Rule,
+    /// Centipoints, after scaling for excluded lines (before any group cap).
     pub points: i64,
     pub empty: bool,
+    /// Left out (`when_empty: "exclude"` with nothing to measure): 0 points, and the other
+    /// lines scaled up.
+    pub excluded: bool,
+    pub group: Option<String>,
+}
+
+/// A 大项's part of a score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPart {
+    pub name: String,
+    /// Centipoints: its lines' sum, at most `cap`.
+    pub points: i64,
+    pub cap: Option<i64>,
+    pub capped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -922,17 +1230,32 @@ pub struct Score {
     pub rank: u32,
     pub of: u32,
     pub lines: Vec<Line>,
+    pub groups: Vec<GroupPart>,
     pub democratic: Democratic,
     pub adjustments: i64,
-    pub vetoes: Vec<VetoArea>,
+    /// Area codes, sorted, each once.
+    pub vetoes: Vec<String>,
     pub grade: Grade,
     /// `veto`, `no_ratings`, `capped:<code>`.
     pub flags: Vec<String>,
 }
 
+/// A manual indicator's value for a cadre, clamped to its rule's domain: 0..=1 for `rate`,
+/// ≥ 0 otherwise; absent (or not finite) is nothing to measure.
+fn manual_value(ind: &Indicator, manual: &HashMap<String, f64>) -> Option<f64> {
+    let v = manual.get(&ind.code).copied().filter(|x| x.is_finite())?;
+    Some(match ind.rule {
+        Rule::Rate => v.clamp(0.0, 1.0),
+        _ => v.max(0.0),
+    })
+}
+
 /// Scores one indicator; the flag says whether its cap cut the points.
-fn line(ind: &Indicator, values: &MetricValues) -> (Line, bool) {
-    let value = values.get(ind.metric);
+fn line(ind: &Indicator, c: &CadreInput) -> (Line, bool) {
+    let value = match ind.metric {
+        Metric::Manual => manual_value(ind, &c.manual),
+        metric => c.metrics.get(metric),
+    };
     let cap = ind.cap.map(centi);
     let (points, capped) = match value {
         None if ind.when_empty == WhenEmpty::Full => (ind.best(), false),
@@ -957,6 +1280,7 @@ fn line(ind: &Indicator, values: &MetricValues) -> (Line, bool) {
             },
         },
     };
+    let excluded = value.is_none() && ind.when_empty == WhenEmpty::Exclude;
     let line = Line {
         code: ind.code.clone(),
         name: ind.name.clone(),
@@ -966,8 +1290,32 @@ fn line(ind: &Indicator, values: &MetricValues) -> (Line, bool) {
         rule: ind.rule,
         points,
         empty: value.is_none(),
+        excluded,
+        group: ind.group.clone(),
     };
     (line, capped)
+}
+
+/// Scales the scoring lines up when some are excluded, so that the scheme's maximum stays
+/// what it is: each line that can add points gets × (Σ best of all lines ÷ Σ best of the
+/// lines kept); deductions stay as they are.
+fn scale_for_excluded(scheme: &Scheme, lines: &mut [Line]) {
+    let bests: Vec<i64> = scheme.indicators.iter().map(Indicator::best).collect();
+    let all: i128 = bests.iter().map(|&b| i128::from(b)).sum();
+    let kept: i128 = lines
+        .iter()
+        .zip(&bests)
+        .filter(|(l, _)| !l.excluded)
+        .map(|(_, &b)| i128::from(b))
+        .sum();
+    if kept <= 0 || kept == all {
+        return;
+    }
+    for (line, &best) in lines.iter_mut().zip(&bests) {
+        if best > 0 && !line.excluded {
+            line.points = round_div(i128::from(line.points) * all, kept);
+        }
+    }
 }
 
 /// Σ group weight × group mean ÷ Σ weights of the groups that rated. Groups the scheme
@@ -1020,15 +1368,34 @@ pub fn grade(t: &GradeThresholds, total: i64, vetoed: bool) -> Grade {
 
 fn score(scheme: &Scheme, c: &CadreInput) -> Score {
     let mut capped = Vec::new();
-    let lines: Vec<Line> = scheme
+    let mut lines: Vec<Line> = scheme
         .indicators
         .iter()
         .map(|ind| {
-            let (line, hit) = line(ind, &c.metrics);
+            let (line, hit) = line(ind, c);
             if hit {
                 capped.push(format!("capped:{}", ind.code));
             }
             line
+        })
+        .collect();
+    scale_for_excluded(scheme, &mut lines);
+    let line_points: Vec<i64> = lines.iter().map(|l| l.points).collect();
+    let (indicator_total, group_sums) = scheme.grouped_sum(&line_points);
+    let groups: Vec<GroupPart> = scheme
+        .groups
+        .iter()
+        .zip(group_sums)
+        .map(|(g, (points, hit))| {
+            if hit {
+                capped.push(format!("capped:{}", g.name));
+            }
+            GroupPart {
+                name: g.name.clone(),
+                points,
+                cap: g.cap.map(centi),
+                capped: hit,
+            }
         })
         .collect();
     let democratic = democratic(scheme.democratic.as_ref(), &c.ratings);
@@ -1038,10 +1405,8 @@ fn score(scheme: &Scheme, c: &CadreInput) -> Score {
         .filter(|a| a.is_finite())
         .map(|&a| centi(a))
         .fold(0, i64::saturating_add);
-    let total = lines
-        .iter()
-        .map(|l| l.points)
-        .fold(democratic.points, i64::saturating_add)
+    let total = indicator_total
+        .saturating_add(democratic.points)
         .saturating_add(adjustments);
     let mut vetoes = c.vetoes.clone();
     vetoes.sort_unstable();
@@ -1066,6 +1431,7 @@ fn score(scheme: &Scheme, c: &CadreInput) -> Score {
         rank: 0,
         of: 0,
         lines,
+        groups,
         grade: grade(&scheme.grades, total, !vetoes.is_empty()),
         democratic,
         adjustments,
@@ -1130,7 +1496,7 @@ pub struct PreviousPeriod {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Consequences {
-    /// 实绩档案 records, in rank order.
+    /// 实绩档案 records, in rank order within each ranking.
     pub achievements: Vec<String>,
     /// 问题追踪 records with their rectify-by date.
     pub problems: Vec<(String, NaiveDate)>,
@@ -1141,45 +1507,84 @@ pub struct Consequences {
     /// Streak including this period of everyone in the statement bottom; store it for the
     /// next close (absent = 0).
     pub bottom_streaks: HashMap<String, u32>,
+    /// Ranked within the top but graded below `achievement_min_grade`: no record.
+    pub below_grade: Vec<(String, Grade)>,
+    /// Each cadre's (rank, of) within the ranking the consequences were drawn from.
+    pub standing: HashMap<String, (u32, u32)>,
 }
 
-/// What closing `period` writes, from its ranked scores.
+/// What closing `period` writes, from its scores: within each town (`scope: "town"`, with
+/// `town_of` naming a cadre's town; those in none rank together) or the whole county.
 ///
-/// Top N is everyone ranked ≤ N, so ties are never split. Bottom N is everyone whose tie
-/// group reaches into the last N positions, so ties at that boundary are all in. When there
-/// are few cadres the two can overlap: the top wins, and a cadre in it gets no problem
-/// record and no statement.
+/// Top N is everyone ranked ≤ N, so ties are never split; an achievement record needs
+/// `achievement_min_grade` as well. Bottom N is everyone whose tie group reaches into the
+/// last N positions, so ties at that boundary are all in. In a small ranking the two can
+/// overlap: the top wins, and a cadre in it gets no problem record and no statement.
 pub fn consequences(
     scheme: &Scheme,
     period: Period,
-    ranked: &[Score],
+    scores: &[Score],
+    town_of: impl Fn(&str) -> Option<String>,
     previous: &PreviousPeriod,
 ) -> Consequences {
+    let mut rankings: BTreeMap<Option<String>, Vec<&Score>> = BTreeMap::new();
+    for s in scores {
+        let key = match scheme.scope {
+            Scope::Town => town_of(&s.user_id),
+            Scope::County => None,
+        };
+        rankings.entry(key).or_default().push(s);
+    }
+    let mut out = Consequences::default();
+    for ranking in rankings.values() {
+        consequences_within(scheme, period, ranking, previous, &mut out);
+    }
+    out
+}
+
+fn consequences_within(
+    scheme: &Scheme,
+    period: Period,
+    ranking: &[&Score],
+    previous: &PreviousPeriod,
+    out: &mut Consequences,
+) {
     let s = &scheme.consequences;
-    let mut order: Vec<&Score> = ranked.iter().collect();
-    order.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.user_id.cmp(&b.user_id)));
+    let totals: Vec<(String, i64)> = ranking
+        .iter()
+        .map(|c| (c.user_id.clone(), c.total))
+        .collect();
+    let mut order: Vec<(u32, &Score)> = rank(&totals)
+        .into_iter()
+        .zip(ranking.iter().copied())
+        .map(|((_, r), c)| (r, c))
+        .collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.user_id.cmp(&b.1.user_id)));
     let of = order.len();
-    let top = |c: &Score| c.rank <= s.achievement_top;
-    let bottom = |c: &Score, n: u32| {
-        // The last position of c's tie group, 1-based.
-        let last = order.partition_point(|o| o.rank <= c.rank);
+    let bottom = |rank: u32, n: u32| {
+        // The last position of the rank's tie group, 1-based.
+        let last = order.partition_point(|o| o.0 <= rank);
         last + n as usize > of
     };
     let rectify_by = period.rectify_by(s.rectify_quarters);
-    let mut out = Consequences::default();
-    for c in order.iter().copied() {
+    for &(rank, c) in &order {
         let id = &c.user_id;
-        if top(c) {
-            out.achievements.push(id.clone());
+        out.standing.insert(id.clone(), (rank, count_u32(of)));
+        if rank <= s.achievement_top {
+            if c.grade.at_least(s.achievement_min_grade) {
+                out.achievements.push(id.clone());
+            } else {
+                out.below_grade.push((id.clone(), c.grade));
+            }
             continue;
         }
-        if bottom(c, s.problem_bottom) {
+        if bottom(rank, s.problem_bottom) {
             out.problems.push((id.clone(), rectify_by));
             if previous.problem.contains(id) {
                 out.position_adjustment.push(id.clone());
             }
         }
-        if bottom(c, s.statement_bottom) {
+        if bottom(rank, s.statement_bottom) {
             let streak = previous
                 .statement_streak
                 .get(id)
@@ -1190,7 +1595,6 @@ pub fn consequences(
             }
         }
     }
-    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1199,13 +1603,15 @@ pub struct YearReview {
     pub major_contribution: bool,
 }
 
-/// The year's verdict from its achievement and still-uncleared problem records.
+/// The year's verdict from its achievement and still-uncleared problem records, for a
+/// cadre graded `grade` this year: nobody below `achievement_min_grade` is suggested.
 pub fn year_review(
     achievements: u32,
     uncleared_problems: u32,
+    grade: Grade,
     settings: &ConsequenceSettings,
 ) -> YearReview {
-    let clear = uncleared_problems == 0;
+    let clear = uncleared_problems == 0 && grade.at_least(settings.achievement_min_grade);
     YearReview {
         suggested_excellent: clear && achievements >= settings.excellent_achievements,
         major_contribution: clear && achievements >= settings.major_contribution_achievements,
@@ -1369,6 +1775,42 @@ pub fn check_adjustment_points(points: f64) -> Result<i64, Invalid> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Manual values (人工录入)
+
+/// The most a manual value may be: as far as an indicator's points go.
+pub const MAX_MANUAL_VALUE: f64 = MAX_POINTS;
+/// The longest reason a manual value may carry, in characters.
+pub const MAX_MANUAL_REASON_CHARS: usize = 500;
+/// The most rows one CSV import may hold.
+pub const MAX_MANUAL_IMPORT_ROWS: usize = 2000;
+
+impl Scheme {
+    /// The scheme's manual indicator (`metric: "manual"`) with this code.
+    pub fn manual_indicator(&self, code: &str) -> Option<&Indicator> {
+        self.indicators
+            .iter()
+            .find(|i| i.metric == Metric::Manual && i.code == code)
+    }
+}
+
+/// A value entered for a manual indicator: finite, 0..=100000, and at most 1 for a `rate`
+/// (a share). `field` names it in the error (`value`, `rows[3].value`).
+pub fn check_manual_value(ind: &Indicator, value: f64, field: &str) -> Result<f64, Invalid> {
+    if !value.is_finite() {
+        Err(Invalid::new(field, "must be a number"))
+    } else if ind.rule == Rule::Rate && !(0.0..=1.0).contains(&value) {
+        Err(Invalid::new(
+            field,
+            format!("`{}` is a rate: the value must be from 0 to 1", ind.code),
+        ))
+    } else if !(0.0..=MAX_MANUAL_VALUE).contains(&value) {
+        Err(Invalid::new(field, "must be from 0 to 100000"))
+    } else {
+        Ok(value)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Seed schemes
 
 fn ratio(code: &str, name: &str, metric: &str, target: u32, points: u32) -> Value {
@@ -1376,8 +1818,23 @@ fn ratio(code: &str, name: &str, metric: &str, target: u32, points: u32) -> Valu
         "target": target, "points": points})
 }
 
+/// The seeded rates are all of work orders: a cadre given none is scored on the rest.
 fn rate(code: &str, name: &str, metric: &str, points: u32) -> Value {
-    json!({"code": code, "name": name, "metric": metric, "rule": "rate", "points": points})
+    json!({"code": code, "name": name, "metric": metric, "rule": "rate", "points": points,
+        "when_empty": "exclude"})
+}
+
+/// The seeded schemes' 大项, by indicator code.
+fn grouped(mut indicators: Vec<Value>) -> Value {
+    for ind in &mut indicators {
+        let group = match ind["code"].as_str() {
+            Some("fn" | "nv" | "st" | "wl") => "夜间工作",
+            Some("wc" | "on" | "rr" | "sa" | "od") => "民情办理",
+            _ => "作风纪律",
+        };
+        ind["group"] = json!(group);
+    }
+    Value::Array(indicators)
 }
 
 fn deduct(code: &str, name: &str, metric: &str, points: u32, cap: u32) -> Value {
@@ -1402,7 +1859,7 @@ pub fn default_schemes() -> Vec<Scheme> {
         .collect();
     let organ = json!({
         "name": "机关干部月度考核", "cadre_category": "organ", "period": "month",
-        "indicators": [
+        "indicators": grouped(vec![
             ratio("fn", "四夜", "four_nights", 12, 20),
             ratio("nv", "夜访", "night_visit", 8, 10),
             ratio("st", "驻村住夜", "stays", 8, 10),
@@ -1410,12 +1867,12 @@ pub fn default_schemes() -> Vec<Scheme> {
             rate("rr", "响应率", "response_rate", 10),
             rate("sa", "群众满意度", "avg_satisfaction", 15),
             deduct("od", "超期工单", "work_orders_overdue", 2, 10),
-            deduct("rc", "打卡被驳回", "rejected_checkins", 1, 5)],
+            deduct("rc", "打卡被驳回", "rejected_checkins", 1, 5)]),
         "democratic": {"weight": 0.2, "rater_weights": raters},
         "consequences": {"statement_bottom": 5}});
     let village = json!({
         "name": "村干部月度考核", "cadre_category": "village", "period": "month",
-        "indicators": [
+        "indicators": grouped(vec![
             ratio("fn", "四夜", "four_nights", 12, 20),
             ratio("wl", "工作日志", "work_log_days", 20, 10),
             ratio("wc", "收集民情", "work_orders_collected", 5, 10),
@@ -1423,13 +1880,13 @@ pub fn default_schemes() -> Vec<Scheme> {
             rate("rr", "响应率", "response_rate", 10),
             rate("sa", "群众满意度", "avg_satisfaction", 15),
             deduct("od", "超期工单", "work_orders_overdue", 2, 10),
-            deduct("rc", "打卡被驳回", "rejected_checkins", 1, 5)],
+            deduct("rc", "打卡被驳回", "rejected_checkins", 1, 5)]),
         "democratic": {"weight": 0.2, "rater_weights": raters},
         "consequences": {"statement_bottom": 3}});
     let leadership = json!({
         "name": "班子成员季度考核（千分制）", "cadre_category": "leadership", "period": "quarter",
         "yearly": "mean_of_quarters",
-        "indicators": [
+        "indicators": grouped(vec![
             ratio("fn", "四夜", "four_nights", 36, 200),
             ratio("nv", "夜访", "night_visit", 24, 100),
             ratio("st", "驻村住夜", "stays", 12, 100),
@@ -1438,7 +1895,7 @@ pub fn default_schemes() -> Vec<Scheme> {
             rate("rr", "响应率", "response_rate", 100),
             rate("sa", "群众满意度", "avg_satisfaction", 150),
             deduct("od", "超期工单", "work_orders_overdue", 10, 100),
-            deduct("rc", "打卡被驳回", "rejected_checkins", 5, 50)],
+            deduct("rc", "打卡被驳回", "rejected_checkins", 5, 50)]),
         "democratic": {"weight": 1.0, "rater_weights": raters},
         "consequences": {"statement_bottom": 1, "statement_consecutive": 2}});
     [organ, village, leadership]
@@ -1679,17 +2136,18 @@ mod tests {
         );
         assert_eq!(s.total, lines + s.democratic.points + s.adjustments);
         let mut vetoed = perfect_organ_cadre();
-        vetoed.vetoes = vec![VetoArea::WorkSafety, VetoArea::WorkSafety];
+        vetoed.vetoes = vec!["work_safety".into(), "work_safety".into()];
         let s = one(organ, vetoed);
         // A veto leaves the total alone but bars `excellent`.
         assert_eq!(
             (s.total, s.grade, s.flags),
             (10000, Grade::Good, ids(&["veto"]))
         );
-        assert_eq!(s.vetoes, [VetoArea::WorkSafety]);
-        // Empty rates score full (40), capped check-in deductions −5, nobody rated.
+        assert_eq!(s.vetoes, ["work_safety"]);
+        // The seeded rates are left out with no orders (the rest, all 0 here, scaled up),
+        // capped check-in deductions −5, nobody rated.
         let poor = one(organ, cadre("a", &[(Metric::RejectedCheckins, Some(9.0))]));
-        assert_eq!((poor.total, poor.grade), (3500, Grade::Fail));
+        assert_eq!((poor.total, poor.grade), (-500, Grade::Fail));
     }
 
     #[test]
@@ -1910,11 +2368,6 @@ mod tests {
             );
         }
         assert_eq!(
-            VetoArea::parse("family_planning"),
-            Some(VetoArea::FamilyPlanning)
-        );
-        assert_eq!(VetoArea::parse("weather"), None);
-        assert_eq!(
             serde_json::to_value(Grade::Excellent).unwrap(),
             json!("excellent")
         );
@@ -2011,7 +2464,13 @@ mod tests {
 
     fn close(settings: Value, totals: &[(&str, f64)], previous: &PreviousPeriod) -> Consequences {
         let (s, scores) = ranked(settings, totals);
-        consequences(&s, Period::parse("2026-11").unwrap(), &scores, previous)
+        consequences(
+            &s,
+            Period::parse("2026-11").unwrap(),
+            &scores,
+            |_| None,
+            previous,
+        )
     }
 
     #[test]
@@ -2057,7 +2516,11 @@ mod tests {
         );
         assert_eq!(close(json!({}), &[], &none), Consequences::default());
         let nothing = json!({"achievement_top": 0, "problem_bottom": 0, "statement_bottom": 0});
-        assert_eq!(close(nothing, &two, &none), Consequences::default());
+        let out = close(nothing, &two, &none);
+        assert!(
+            out.achievements.is_empty() && out.problems.is_empty() && out.statements.is_empty()
+        );
+        assert_eq!(out.standing["b"], (2, 2));
     }
 
     #[test]
@@ -2093,7 +2556,7 @@ mod tests {
     #[test]
     fn year_review_uses_the_scheme_thresholds() {
         let review = |achievements, problems, s: &ConsequenceSettings| {
-            let y = year_review(achievements, problems, s);
+            let y = year_review(achievements, problems, Grade::Excellent, s);
             (y.suggested_excellent, y.major_contribution)
         };
         let d = ConsequenceSettings::default();
@@ -2107,6 +2570,244 @@ mod tests {
             ..d
         };
         assert_eq!(review(2, 0, &strict), (false, false));
+        // Below the achievement grade (良好 by default), nobody is suggested.
+        let graded = |g| year_review(3, 0, g, &d).suggested_excellent;
+        assert_eq!(
+            [Grade::Excellent, Grade::Good, Grade::Pass, Grade::Fail].map(graded),
+            [true, true, false, false]
+        );
+        let pass_ok = ConsequenceSettings {
+            achievement_min_grade: Grade::Pass,
+            ..d
+        };
+        assert!(year_review(3, 0, Grade::Pass, &pass_ok).major_contribution);
+    }
+
+    /// Nine cadres in two towns (t1: a–e, t2: f–i) and one outside every town (z), whose
+    /// totals are their stays; grades: ≥ 9 excellent, ≥ 6 good, ≥ 3 pass.
+    fn two_towns(settings: Value, scope: &str) -> Consequences {
+        let extra = json!({"consequences": settings, "scope": scope,
+            "grades": {"excellent": 9, "good": 6, "pass": 3}});
+        let s = scheme(organ_with(stays(), extra));
+        let totals = [
+            ("a", 10.0),
+            ("b", 8.0),
+            ("c", 5.0),
+            ("d", 2.0),
+            ("e", 1.0),
+            ("f", 4.0),
+            ("g", 3.0),
+            ("h", 2.0),
+            ("i", 0.0),
+            ("z", 7.0),
+        ];
+        let cadres: Vec<_> = totals
+            .iter()
+            .map(|&(id, n)| cadre(id, &[(Stays, Some(n))]))
+            .collect();
+        let town = |id: &str| match id {
+            "a" | "b" | "c" | "d" | "e" => Some("t1".to_string()),
+            "z" => None,
+            _ => Some("t2".to_string()),
+        };
+        let period = Period::parse("2026-11").unwrap();
+        let scores = score_all(&s, &cadres);
+        consequences(&s, period, &scores, town, &PreviousPeriod::default())
+    }
+
+    #[test]
+    fn each_town_ranks_its_own_and_achievements_need_the_grade() {
+        let settings = json!({"achievement_top": 2, "problem_bottom": 1, "statement_bottom": 2});
+        let out = two_towns(settings.clone(), "town");
+        // t1: a 10 (优秀) b 8 (良好) on top; e last, d and e in the statement bottom.
+        // t2: f 4 and g 3 on top but only 合格: no record; i last. z ranks alone: top.
+        let mut achievements = out.achievements.clone();
+        achievements.sort();
+        assert_eq!(achievements, ids(&["a", "b", "z"]));
+        let mut below = out.below_grade.clone();
+        below.sort();
+        assert_eq!(
+            below,
+            [
+                ("f".to_string(), Grade::Pass),
+                ("g".to_string(), Grade::Pass)
+            ]
+        );
+        let mut problems: Vec<&str> = out.problems.iter().map(|p| p.0.as_str()).collect();
+        problems.sort();
+        assert_eq!(problems, ["e", "i"]);
+        let mut statements = out.statements.clone();
+        statements.sort();
+        assert_eq!(statements, ids(&["d", "e", "h", "i"]));
+        assert_eq!(out.standing["g"], (2, 4));
+        assert_eq!(out.standing["c"], (3, 5));
+        assert_eq!(out.standing["z"], (1, 1));
+
+        // The county ranks all ten together: a, b on top; i last.
+        let out = two_towns(settings, "county");
+        assert_eq!(out.achievements, ids(&["a", "b"]));
+        assert_eq!(
+            out.problems
+                .iter()
+                .map(|p| p.0.as_str())
+                .collect::<Vec<_>>(),
+            ["i"]
+        );
+        assert_eq!(out.standing["z"], (3, 10));
+        // A lower bar lets 合格 through.
+        let pass = json!({"achievement_top": 2, "achievement_min_grade": "pass"});
+        let out = two_towns(pass, "town");
+        assert!(out.achievements.contains(&"f".to_string()) && out.below_grade.is_empty());
+    }
+
+    #[test]
+    fn in_a_small_town_nobody_is_both_top_and_bottom() {
+        // t2 has four cadres; top 3 and bottom 3 overlap in f, g, h: the top wins, and only
+        // i is at the bottom.
+        let settings = json!({"achievement_top": 3, "problem_bottom": 3, "statement_bottom": 3,
+            "achievement_min_grade": "fail"});
+        let out = two_towns(settings, "town");
+        let t2_problems: Vec<&str> = out
+            .problems
+            .iter()
+            .map(|p| p.0.as_str())
+            .filter(|id| ["f", "g", "h", "i"].contains(id))
+            .collect();
+        assert_eq!(t2_problems, ["i"]);
+        for id in ["f", "g", "h"] {
+            assert!(out.achievements.contains(&id.to_string()), "{id}");
+            assert!(!out.statements.contains(&id.to_string()), "{id}");
+        }
+    }
+
+    #[test]
+    fn excluded_rates_scale_the_other_lines_up() {
+        let s = scheme(organ_with(
+            json!([
+                {"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 8, "points": 20},
+                {"code": "on", "name": "按期", "metric": "work_orders_on_time_rate", "rule": "rate", "points": 20, "when_empty": "exclude"},
+                {"code": "od", "name": "超期", "metric": "work_orders_overdue", "rule": "deduct_per_item", "points": 2, "cap": 10}]),
+            json!({}),
+        ));
+        assert_eq!(s.max_total(), 40.0);
+        // No work orders: 夜访 4 of 8 = 10 points, × 40/20 = 20; 1 overdue −2; total 18.
+        let none = one(&s, cadre("a", &[(Nv, Some(4.0)), (Od, Some(1.0))]));
+        let points_of: Vec<i64> = none.lines.iter().map(|l| l.points).collect();
+        assert_eq!(points_of, [2000, 0, -200]);
+        assert!(none.lines[1].excluded && !none.lines[0].excluded);
+        assert_eq!(none.total, 1800);
+        // Half on time: 10 + 10, nothing scaled.
+        let half = one(&s, cadre("b", &[(Nv, Some(4.0)), (OnTime, Some(0.5))]));
+        assert_eq!(half.total, 2000);
+        assert!(!half.lines[1].excluded);
+        // A third of the points kept: × 3, rounded half away from zero (3.33 × 3 = 9.99 → 10).
+        let thirds = scheme(organ_with(
+            json!([
+                {"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 3, "points": 10},
+                {"code": "on", "name": "按期", "metric": "work_orders_on_time_rate", "rule": "rate", "points": 20, "when_empty": "exclude"}]),
+            json!({}),
+        ));
+        assert_eq!(one(&thirds, cadre("c", &[(Nv, Some(1.0))])).total, 999);
+    }
+
+    #[test]
+    fn groups_show_together_and_keep_to_their_cap() {
+        let s = scheme(organ_with(
+            json!([
+                {"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 8, "points": 20, "group": "夜间工作"},
+                {"code": "st", "name": "住夜", "metric": "stays", "rule": "ratio_to_target", "target": 4, "points": 10, "group": "夜间工作"},
+                {"code": "wl", "name": "日志", "metric": "work_log_days", "rule": "ratio_to_target", "target": 20, "points": 10}]),
+            json!({"groups": {"夜间工作": {"cap": 25}}}),
+        ));
+        assert_eq!(s.max_total(), 35.0);
+        let full = one(
+            &s,
+            cadre(
+                "a",
+                &[
+                    (Nv, Some(8.0)),
+                    (Stays, Some(4.0)),
+                    (Metric::WorkLogDays, Some(10.0)),
+                ],
+            ),
+        );
+        // 20 + 10 in the group, capped at 25; the log 5 outside it.
+        assert_eq!(full.total, 3000);
+        assert_eq!(
+            full.groups,
+            [GroupPart {
+                name: "夜间工作".into(),
+                points: 2500,
+                cap: Some(2500),
+                capped: true
+            }]
+        );
+        assert_eq!(full.flags, ["capped:夜间工作"]);
+        assert_eq!(full.lines[1].group.as_deref(), Some("夜间工作"));
+        let under = one(&s, cadre("b", &[(Nv, Some(4.0))]));
+        assert_eq!((under.total, under.groups[0].capped), (1000, false));
+        assert_eq!(Scheme::parse(&s.to_json()), Ok(s.clone()));
+        let mut v = s.to_json();
+        v["groups"] = json!({"党建": {"cap": 10}, "夜间工作": {"cap": -1}});
+        assert_eq!(
+            errors(v),
+            pairs(&[
+                ("groups.党建", "no indicator is in this group"),
+                ("groups.夜间工作.cap", "must be from 0 to 100000"),
+            ])
+        );
+    }
+
+    #[test]
+    fn scope_effective_from_and_min_grade_parse_and_round_trip() {
+        let v = organ_with(
+            stays(),
+            json!({"scope": "county", "effective_from": "2026-10-01",
+                   "overdue_counting": "every_period",
+                   "consequences": {"achievement_min_grade": "excellent"}}),
+        );
+        let s = scheme(v);
+        assert_eq!(
+            (s.scope, s.overdue_counting),
+            (Scope::County, OverdueCounting::EveryPeriod)
+        );
+        assert_eq!(s.effective_from, NaiveDate::from_ymd_opt(2026, 10, 1));
+        assert_eq!(s.consequences.achievement_min_grade, Grade::Excellent);
+        assert_eq!(Scheme::parse(&s.to_json()), Ok(s.clone()));
+        let only = |types: Value| scheme(organ_with(stays(), json!({"staff_types": types})));
+        let (established, others) = (
+            only(json!(["established"])),
+            only(json!(["instructor", "non_established"])),
+        );
+        assert!(!established.overlaps(&others) && !others.overlaps(&established));
+        assert!(s.overlaps(&established) && established.scores_staff_type(StaffType::Established));
+        assert!(!established.scores_staff_type(StaffType::Instructor));
+        assert_eq!(Scheme::parse(&others.to_json()), Ok(others.clone()));
+        let defaults = scheme(organ_with(stays(), json!({})));
+        assert_eq!(
+            (
+                defaults.scope,
+                defaults.effective_from,
+                defaults.consequences.achievement_min_grade
+            ),
+            (Scope::Town, None, Grade::Good)
+        );
+        let bad = organ_with(
+            stays(),
+            json!({"scope": "world", "effective_from": "soon",
+                   "consequences": {"achievement_min_grade": "best"}}),
+        );
+        assert_eq!(
+            errors(bad),
+            pairs(&[
+                (
+                    "consequences.achievement_min_grade",
+                    "unknown achievement_min_grade `best`"
+                ),
+                ("effective_from", "must be a date like 2026-10-01"),
+                ("scope", "unknown scope `world`"),
+            ])
+        );
     }
 
     #[test]
@@ -2167,7 +2868,7 @@ mod tests {
                     .iter()
                     .copied()
                     .filter(|m| match rule {
-                        Rule::Rate => m.is_rate(),
+                        Rule::Rate => m.is_rate() || *m == Metric::Manual,
                         Rule::PerItem | Rule::DeductPerItem => !m.is_rate(),
                         Rule::RatioToTarget => true,
                     })
@@ -2203,32 +2904,41 @@ mod tests {
         let values = vec((any::<bool>(), 0u32..=50, 0u32..=100), Metric::ALL.len());
         let ratings = vec((0usize..4, 0u32..=10_000), 0..8);
         let adjustments = vec(-100_000i32..=100_000, 0..3);
-        (values, ratings, adjustments, any::<bool>()).prop_map(|(values, ratings, adj, vetoed)| {
-            let mut metrics = MetricValues::default();
-            for (&m, (empty, count, pct)) in Metric::ALL.iter().zip(values) {
-                let rate = (!empty).then(|| f64::from(pct) / 100.0);
-                metrics.set(
-                    m,
-                    if m.is_rate() {
-                        rate
+        // Manual values of the codes `scheme_json` gives (i0..i5), some absent.
+        let manual = vec(proptest::option::of(0u32..=20_000), 6);
+        (values, ratings, adjustments, any::<bool>(), manual).prop_map(
+            |(values, ratings, adj, vetoed, manual)| {
+                let mut metrics = MetricValues::default();
+                for (&m, (empty, count, pct)) in Metric::ALL.iter().zip(values) {
+                    let rate = (!empty).then(|| f64::from(pct) / 100.0);
+                    metrics.set(
+                        m,
+                        if m.is_rate() {
+                            rate
+                        } else {
+                            Some(f64::from(count))
+                        },
+                    );
+                }
+                let rating = |(g, r): (usize, u32)| (RATER_GROUPS[g], f64::from(r) / 100.0);
+                CadreInput {
+                    user_id: String::new(),
+                    metrics,
+                    ratings: ratings.into_iter().map(rating).collect(),
+                    adjustments: adj.into_iter().map(|a| f64::from(a) / 100.0).collect(),
+                    vetoes: if vetoed {
+                        vec!["integrity".to_string()]
                     } else {
-                        Some(f64::from(count))
+                        vec![]
                     },
-                );
-            }
-            let rating = |(g, r): (usize, u32)| (RATER_GROUPS[g], f64::from(r) / 100.0);
-            CadreInput {
-                user_id: String::new(),
-                metrics,
-                ratings: ratings.into_iter().map(rating).collect(),
-                adjustments: adj.into_iter().map(|a| f64::from(a) / 100.0).collect(),
-                vetoes: if vetoed {
-                    vec![VetoArea::Integrity]
-                } else {
-                    vec![]
-                },
-            }
-        })
+                    manual: manual
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((format!("i{i}"), f64::from(v?) / 100.0)))
+                        .collect(),
+                }
+            },
+        )
     }
 
     proptest! {
@@ -2255,10 +2965,14 @@ mod tests {
                         Rule::DeductPerItem => (ind.cap.map_or(i64::MIN, |c| -centi(c)), 0),
                     };
                     prop_assert!((lo..=hi).contains(&l.points), "{} not in {lo}..={hi}", l.points);
-                    prop_assert_eq!(l.empty, input.metrics.get(ind.metric).is_none());
+                    let measured = match ind.metric {
+                        Metric::Manual => input.manual.get(&ind.code).copied(),
+                        m => input.metrics.get(m),
+                    };
+                    prop_assert_eq!(l.empty, measured.is_none());
                     if l.empty {
                         let full = ind.when_empty == WhenEmpty::Full;
-                        prop_assert_eq!(l.points, if full { centi(ind.points) } else { 0 });
+                        prop_assert_eq!(l.points, if full { ind.best() } else { 0 });
                     }
                 }
             }
@@ -2392,5 +3106,128 @@ mod tests {
             record_step(RecordStep::Rectify, &achievement),
             Err(StepRefusal::NotProblem)
         );
+    }
+
+    /// A cadre with these approved manual values (code → value).
+    fn entered(values: &[(&str, f64)]) -> CadreInput {
+        CadreInput {
+            user_id: "a".into(),
+            manual: values.iter().map(|&(c, v)| (c.to_string(), v)).collect(),
+            ..CadreInput::default()
+        }
+    }
+
+    #[test]
+    fn manual_indicators_score_the_value_entered_for_their_code() {
+        let s = scheme(organ_with(
+            json!([
+                {"code": "zdgz", "name": "重点工作", "metric": "manual", "rule": "ratio_to_target", "target": 100, "points": 80},
+                {"code": "zs", "name": "招商引资", "metric": "manual", "rule": "per_item", "points": 5, "cap": 20},
+                {"code": "aq", "name": "安全事故", "metric": "manual", "rule": "deduct_per_item", "points": 3, "cap": 9},
+                {"code": "dj", "name": "党建考评", "metric": "manual", "rule": "rate", "points": 10}]),
+            json!({}),
+        ));
+        // 80 × 75/100 = 60; 5 × 3 = 15; −3 × 2 = −6; 10 × 0.85 = 8.5.
+        let score = one(
+            &s,
+            entered(&[("zdgz", 75.0), ("zs", 3.0), ("aq", 2.0), ("dj", 0.85)]),
+        );
+        let points: Vec<i64> = score.lines.iter().map(|l| l.points).collect();
+        assert_eq!(points, [6000, 1500, -600, 850]);
+        assert_eq!(score.total, 7750);
+        assert_eq!(score.lines[0].value, Some(75.0));
+        assert_eq!(score.lines[0].metric, Metric::Manual);
+        // Capped like any count: 5 × 6 = 30 → 20; −3 × 5 = −15 → −9; above target counts as met.
+        let capped = one(&s, entered(&[("zdgz", 130.0), ("zs", 6.0), ("aq", 5.0)]));
+        let points: Vec<i64> = capped.lines.iter().map(|l| l.points).collect();
+        assert_eq!(points, [8000, 2000, -900, 0]);
+        assert_eq!(capped.flags, ["capped:zs", "capped:aq"]);
+        // Another code's value, or a metric's, is not this indicator's.
+        let mut other = entered(&[("zdgz2", 100.0)]);
+        other.metrics.set(Metric::NightVisit, Some(100.0));
+        let line = &one(&s, other).lines[0];
+        assert!(line.empty && line.value.is_none());
+        assert_eq!(line.points, 0);
+        // Out of domain: clamped to the rule's (a share at most 1, a count at least 0).
+        let odd = one(
+            &s,
+            entered(&[("dj", 1.5), ("zs", -2.0), ("zdgz", f64::NAN)]),
+        );
+        assert_eq!(odd.lines[3].points, 1000);
+        assert_eq!(odd.lines[1].points, 0);
+        assert!(odd.lines[0].empty);
+    }
+
+    #[test]
+    fn nothing_entered_is_zero_unless_the_scheme_says_otherwise() {
+        let ind = |extra: Value| {
+            let mut v = json!({"code": "zdgz", "name": "重点工作", "metric": "manual",
+                "rule": "ratio_to_target", "target": 100, "points": 80});
+            merge(&mut v, extra);
+            v
+        };
+        let plain = scheme(organ_with(json!([ind(json!({}))]), json!({})));
+        assert_eq!(plain.indicators[0].when_empty, WhenEmpty::Zero);
+        assert_eq!(plain.to_json()["indicators"][0]["when_empty"], "zero");
+        assert_eq!(Scheme::parse(&plain.to_json()), Ok(plain.clone()));
+        let line = &one(&plain, entered(&[])).lines[0];
+        assert_eq!((line.points, line.empty, line.excluded), (0, true, false));
+        let full = scheme(organ_with(
+            json!([ind(json!({"when_empty": "full"}))]),
+            json!({}),
+        ));
+        assert_eq!(one(&full, entered(&[])).lines[0].points, 8000);
+        // Excluded: the other line scales up to the scheme's maximum (20 × 100/20 = 100).
+        let both = json!([ind(json!({"when_empty": "exclude"})),
+            {"code": "s", "name": "驻村", "metric": "stays", "rule": "ratio_to_target", "target": 10, "points": 20}]);
+        let s = scheme(organ_with(both, json!({})));
+        let mut c = entered(&[]);
+        c.metrics.set(Metric::Stays, Some(10.0));
+        let score = one(&s, c);
+        assert!(score.lines[0].excluded);
+        assert_eq!(score.total, 10_000);
+    }
+
+    #[test]
+    fn manual_indicators_take_every_rule_and_values_are_checked_against_theirs() {
+        let s = single("manual", "rate", 10.0, json!({}));
+        assert_eq!(s.indicators[0].rule, Rule::Rate);
+        for rule in ["per_item", "deduct_per_item"] {
+            assert_eq!(
+                single("manual", rule, 2.0, json!({"cap": 6})).indicators[0].cap,
+                Some(6.0)
+            );
+        }
+        let bad = organ_with(
+            json!([{"code": "m", "name": "n", "metric": "manual", "rule": "ratio_to_target", "points": 5}]),
+            json!({}),
+        );
+        assert_eq!(
+            errors(bad),
+            pairs(&[("indicators[0].target", "is required for ratio_to_target")])
+        );
+        assert!(s.manual_indicator("x").is_some());
+        let counted = single("stays", "per_item", 1.0, json!({}));
+        assert!(
+            counted.manual_indicator("x").is_none(),
+            "not a manual metric"
+        );
+        assert!(s.manual_indicator("y").is_none());
+        let rate = &s.indicators[0];
+        let count = &single("manual", "per_item", 1.0, json!({})).indicators[0];
+        assert_eq!(check_manual_value(rate, 0.85, "value"), Ok(0.85));
+        assert_eq!(check_manual_value(count, 100_000.0, "value"), Ok(100_000.0));
+        assert_eq!(check_manual_value(count, 0.0, "value"), Ok(0.0));
+        let field = |ind, v| check_manual_value(ind, v, "rows[2].value").map_err(|e| e.field);
+        for (ind, v) in [
+            (rate, 1.01),
+            (rate, -0.1),
+            (count, -1.0),
+            (count, 100_000.5),
+            (count, f64::NAN),
+            (count, f64::INFINITY),
+        ] {
+            assert_eq!(field(ind, v), Err("rows[2].value".into()), "{v}");
+        }
     }
 }

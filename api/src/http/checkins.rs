@@ -532,10 +532,11 @@ async fn get_checkin(
 }
 
 /// A supervisor approves or rejects a flagged check-in, with a reason; only accepted and
-/// approved check-ins count.
+/// approved check-ins count. A check-in whose night lies in a closed period (its month,
+/// quarter or year) is no longer decided: those scores are frozen.
 #[utoipa::path(tag = "checkins", request_body = ReviewRequest, security(("bearer" = [])), responses(
     (status = 200, body = Checkin), (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "not flagged, or decided already"), (status = 422, body = Problem)))]
+    (status = 409, body = Problem, description = "not flagged, decided already, or its night lies in a closed period"), (status = 422, body = Problem)))]
 #[post("/checkins/{id}/review")]
 async fn review_checkin(
     state: State,

@@ -17,7 +17,8 @@ use utoipa::openapi::{
 use super::paging::MAX_LIMIT;
 use crate::domain::category::MAX_DEFAULT_WORKING_DAYS;
 use crate::domain::people::MIN_PASSWORD_CHARS;
-use crate::domain::scoring::{default_schemes, VetoArea, MAX_RECTIFY_PHOTOS};
+use crate::domain::scoring::{default_schemes, MAX_RECTIFY_PHOTOS};
+use crate::domain::vetoes::{AREA_CODE_PATTERN, MAX_AREA_NAME_CHARS};
 use crate::domain::webhook::EVENTS;
 use crate::domain::{checkin, intake, night_session, work_log};
 use crate::error::PROBLEM_JSON;
@@ -377,12 +378,40 @@ const FIELDS: &[(&str, &str, Rule)] = &[
     ("NewAdjustment", "period", Rule::Pattern(PERIOD)),
     ("NewAdjustment", "points", Rule::Range(-1000.0, 1000.0)),
     ("NewAdjustment", "reason", Rule::Text(1, 2000)),
+    ("NewManualValue", "period", Rule::Pattern(PERIOD)),
+    ("NewManualValue", "code", Rule::Text(1, 50)),
+    (
+        "NewManualValue",
+        "value",
+        Rule::Range(0.0, crate::domain::scoring::MAX_MANUAL_VALUE),
+    ),
+    (
+        "NewManualValue",
+        "reason",
+        Rule::Text(1, crate::domain::scoring::MAX_MANUAL_REASON_CHARS),
+    ),
+    (
+        "NewManualValue",
+        "photo_ids",
+        Rule::Items(crate::manual_values::MAX_PHOTOS),
+    ),
     ("NewVeto", "period", Rule::Pattern(PERIOD)),
-    ("NewVeto", "area", Rule::Enum(veto_areas)),
+    // A code of the admin's list (`GET /scoring/veto-areas`), active: data, not an enum.
+    ("NewVeto", "area", Rule::Pattern(AREA_CODE_PATTERN)),
     ("NewVeto", "reason", Rule::Text(1, 2000)),
+    ("VetoWithdrawal", "reason", Rule::Text(1, 2000)),
+    ("NewVetoArea", "code", Rule::Pattern(AREA_CODE_PATTERN)),
+    ("NewVetoArea", "name", Rule::Text(1, MAX_AREA_NAME_CHARS)),
+    ("VetoAreaPatch", "name", Rule::Text(1, MAX_AREA_NAME_CHARS)),
     ("NewRating", "period", Rule::Pattern(PERIOD)),
     ("NewRating", "score", Rule::Range(0.0, 100.0)),
     ("Recusal", "reason", Rule::Text(1, 2000)),
+    // Needed (1–500 characters) only with `force`, which no schema here says.
+    (
+        "ClosePeriodRequest",
+        "reason",
+        Rule::Text(1, crate::scoring::MAX_FORCE_REASON_CHARS),
+    ),
 ];
 
 fn field_bounds(components: &mut Components) {
@@ -453,10 +482,6 @@ fn apply(schema: &mut Schema, rule: Rule) {
         },
         _ => {}
     }
-}
-
-fn veto_areas() -> Vec<&'static str> {
-    VetoArea::ALL.iter().map(|area| area.as_str()).collect()
 }
 
 fn webhook_events() -> Vec<&'static str> {

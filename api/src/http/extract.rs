@@ -63,6 +63,47 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// An optional JSON body: a request with no body at all (no bytes), or the body `null`,
+/// gives `None`; any other body is read as [`JsonBody`] reads it (JSON only, within the same
+/// limit, errors naming the field).
+pub struct MaybeJsonBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for MaybeJsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = ApiResult<Self>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+                if body.len() + chunk.len() > JSON_LIMIT {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the body is over {JSON_LIMIT} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.is_empty() {
+                return Ok(MaybeJsonBody(None));
+            }
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
+            }
+            parse_json::<Option<T>>(&body).map(MaybeJsonBody)
+        })
+    }
+}
+
 /// Deserialises JSON, naming the path of the field that does not fit.
 ///
 /// JSON has one kind of number: `5.0` is the integer 5 (so says JSON Schema, and this API's

@@ -9,11 +9,13 @@ use minqing_protocol::{
     Rating, RecordVerification, Rectification, Recusal, ScoreRow, ScoringRecord, ScoringScheme,
     Veto,
 };
+use minqing_protocol::{RatingTasks, UnitScore};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::extract::MaybeJsonBody;
 use super::extract::{required_note, Authenticated, JsonBody};
 use super::paging::Paging;
 use super::State;
@@ -24,12 +26,19 @@ use crate::db::{new_id, org, users, DbConn};
 use crate::domain::access::{authorize_record, reach, Action, Actor};
 use crate::domain::scoring::{
     check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
-    Period, RatingRefusal, Scheme, VetoArea,
+    Period, RatingRefusal, Scheme,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::export::{self, Cell};
 use crate::records;
 use crate::scoring::{rater_group_of, scheme_row};
+use crate::scoring_views::{self, UnitKind};
+use minqing_protocol::ClosePeriodRequest;
+use minqing_protocol::{ManualImport, ManualValue, ManualValueStatus, NewManualValue};
+
+use super::extract::JSON_LIMIT;
+use crate::manual_values;
+use actix_web::{HttpMessage, HttpRequest};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_schemes)
@@ -41,9 +50,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(list_adjustments)
         .service(create_adjustment)
         .service(approve_adjustment)
+        .service(put_manual_value)
+        .service(list_manual_values)
+        .service(import_manual_values)
+        .service(approve_manual_value)
         .service(create_veto)
+        .service(list_vetoes)
+        .service(approve_veto)
+        .service(request_veto_withdrawal)
+        .service(approve_veto_withdrawal)
+        .service(list_veto_areas)
+        .service(create_veto_area)
+        .service(patch_veto_area)
         .service(close_period)
         .service(export_scores)
+        .service(list_unit_scores)
+        .service(list_rating_tasks)
         .service(list_scores)
         .service(get_score)
         .service(list_records)
@@ -113,7 +135,7 @@ async fn create_scheme(
         .db
         .run(move |conn| {
             conn.write(|conn| {
-                store::save_scheme(conn, &row)?;
+                crate::scoring::save_scheme(conn, &row, &scheme)?;
                 let detail = json!({"name": row.name, "version": row.version});
                 audit::record(
                     conn,
@@ -171,7 +193,7 @@ async fn put_scheme(
                     store::find_scheme(conn, &id)?.ok_or_else(|| ApiError::not_found("scheme"))?;
                 let mut row = scheme_row(id.clone(), old.version + 1, &scheme, now);
                 row.created_at = old.created_at;
-                store::save_scheme(conn, &row)?;
+                crate::scoring::save_scheme(conn, &row, &scheme)?;
                 let detail = json!({"name": row.name, "version": row.version});
                 audit::record(
                     conn,
@@ -198,9 +220,7 @@ fn period_closed(conn: &mut DbConn, period: Period) -> ApiResult<bool> {
     Ok(store::closed_at(conn, &period.to_string())?.is_some())
 }
 
-fn closed_conflict(period: Period) -> ApiError {
-    ApiError::Conflict(format!("period {period} is closed; its scores are frozen"))
-}
+use crate::scoring::closed_conflict;
 
 /// A staff member within the actor's reach for `action`, with their unit path; others are
 /// answered as missing.
@@ -239,6 +259,30 @@ fn reason_of(raw: &str, errors: &mut Vec<crate::domain::Invalid>) -> Option<Stri
         }
         Err(_) => None,
     }
+}
+
+/// Refuses (422 `period`) a rating for a period that no active scheme scores the ratee's
+/// cadre category by: it would count nowhere. A year scored as the mean of its quarters has
+/// no scheme of its own, so its ratings belong to the quarters. A ratee who is not a scored
+/// cadre (a supervisor) is not checked.
+fn scored_by_a_scheme(conn: &mut DbConn, ratee_id: &str, period: Period) -> ApiResult<()> {
+    use crate::domain::scoring::PeriodKind;
+    let category = users::find_with_path(conn, ratee_id)?
+        .and_then(|(u, _)| u.cadre_category.filter(|_| u.role == "cadre"));
+    let Some(category) = category else {
+        return Ok(());
+    };
+    let kind = period.kind();
+    if store::active_scheme(conn, &category, kind.as_str())?.is_some() {
+        return Ok(());
+    }
+    let mut message = format!("no scheme scores {category} cadres by {}", kind.as_str());
+    if kind == PeriodKind::Year
+        && store::active_scheme(conn, &category, PeriodKind::Quarter.as_str())?.is_some()
+    {
+        message.push_str("; rate them for a quarter");
+    }
+    Err(ApiError::invalid("period", message))
 }
 
 /// Rates a colleague of one's town for a period (民主测评), 0–100; a second rating by the
@@ -290,6 +334,7 @@ async fn put_rating(
                         RatingRefusal::PeriodClosed => closed_conflict(period),
                     },
                 )?;
+                scored_by_a_scheme(conn, &ratee_id, period)?;
                 let group = rater_group_of(&rater)?;
                 let row = store::RatingRow {
                     period: period.to_string(),
@@ -546,8 +591,10 @@ async fn approve_adjustment(
     Ok(web::Json(adjustment_wire(row)))
 }
 
-/// Records a veto (一票否决) in one area for a period (supervisor): the cadre's total stands,
-/// but the grade cannot be excellent.
+/// Proposes a veto (一票否决) in one area of `GET /scoring/veto-areas` for a period
+/// (supervisor): it is `pending` and counts once another supervisor of the town approves it
+/// (`/scoring/vetoes/{id}/approve`); then the cadre's total stands, but the grade cannot be
+/// excellent. An unknown or retired area answers 422 naming `area`.
 #[utoipa::path(tag = "scoring", request_body = NewVeto, security(("bearer" = [])), responses(
     (status = 201, body = Veto), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -559,56 +606,13 @@ async fn create_veto(
 ) -> ApiResult<HttpResponse> {
     let actor = actor.0;
     reach(&actor, Action::JudgeScores)?;
-    let NewVeto {
-        user_id,
-        period,
-        area,
-        reason,
-    } = body.0;
-    let mut errors = Vec::new();
-    let period = Period::parse(&period).map_err(|e| errors.push(e)).ok();
-    let area = VetoArea::parse(&area);
-    if area.is_none() {
-        errors.push(crate::domain::Invalid::new(
-            "area",
-            "must be family_planning, public_security, work_safety or integrity",
-        ));
-    }
-    let reason = reason_of(&reason, &mut errors);
-    let (Some(period), Some(area), Some(reason)) = (period, area, reason) else {
-        return Err(ApiError::Invalid(errors));
-    };
+    let input = body.0;
     let now = Utc::now().naive_utc();
-    let row = state
+    let veto = state
         .db
-        .run(move |conn| {
-            conn.write(|conn| {
-                judged(conn, &actor, &user_id, period)?;
-                let row = store::VetoRow {
-                    id: new_id(),
-                    user_id,
-                    period: period.to_string(),
-                    area: area.as_str().to_string(),
-                    reason,
-                    created_by: actor.user_id.clone(),
-                    created_at: now,
-                };
-                store::insert_veto(conn, &row)?;
-                let detail = json!({"user_id": row.user_id, "period": row.period, "area": row.area, "reason": row.reason});
-                audit::record(conn, &actor.user_id, Audited::VetoRecorded, Some(&row.id), Some(detail), utc(now))?;
-                Ok(row)
-            })
-        })
+        .run(move |conn| vetoes::propose(conn, &actor, input, now))
         .await?;
-    Ok(HttpResponse::Created().json(Veto {
-        id: row.id,
-        user_id: row.user_id,
-        period: row.period,
-        area: row.area,
-        reason: row.reason,
-        created_by: row.created_by,
-        created_at: utc(row.created_at),
-    }))
+    Ok(HttpResponse::Created().json(veto))
 }
 
 // ---- Scores ----
@@ -790,19 +794,26 @@ async fn get_score(
 
 /// Closes a period that has ended (admin): freezes every category's scores as they stand
 /// and writes the consequences of each scheme — achievement records for the top, problem
-/// records (with a date to rectify by) for the bottom, the statement list.
-#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
-    (status = 200, body = PeriodClosure), (status = 403, body = Problem), (status = 409, body = Problem),
+/// records (with a date to rectify by) for the bottom, the statement list. While flagged
+/// check-ins of the period (county-wide) still await review it is refused (409, saying how
+/// many) unless the body says `force` with a `reason`; the audit log keeps that reason and
+/// how many were left. The body is optional: none is an ordinary close.
+#[utoipa::path(tag = "scoring", request_body = Option<ClosePeriodRequest>, security(("bearer" = [])), responses(
+    (status = 200, body = PeriodClosure), (status = 403, body = Problem),
+    (status = 409, body = Problem, description = "not over yet, closed already, or flagged check-ins of the period await review"),
     (status = 422, body = Problem)))]
 #[post("/scoring/periods/{period}/close")]
 async fn close_period(
     state: State,
     actor: Authenticated,
     period: web::Path<String>,
+    body: MaybeJsonBody<ClosePeriodRequest>,
 ) -> ApiResult<web::Json<PeriodClosure>> {
     let actor = actor.0;
     reach(&actor, Action::ManageScoring)?;
     let period = parse_period(&period)?;
+    let request = body.0.unwrap_or_default();
+    let forced = crate::scoring::force_reason(request.force, request.reason.as_deref())?;
     let tz = state.rules.timezone;
     let now = Utc::now();
     if period.last_day() >= now.with_timezone(&tz).date_naive() {
@@ -813,7 +824,16 @@ async fn close_period(
     let closure = state
         .db
         .run(move |conn| {
-            conn.write(|conn| crate::scoring::close_period(conn, &actor.user_id, period, tz, now))
+            conn.write(|conn| {
+                crate::scoring::close_period(
+                    conn,
+                    &actor.user_id,
+                    period,
+                    forced.as_deref(),
+                    tz,
+                    now,
+                )
+            })
         })
         .await?;
     Ok(web::Json(closure))
@@ -934,4 +954,452 @@ async fn verify_record(
         records::verify(conn, &actor, &id, (approve, note.as_deref()), now, today)
     })
     .await
+}
+
+// ---- Process and transparency: rating tasks, unit results ----
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct RatingTasksQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    period: String,
+}
+
+/// The colleagues of one's town one is asked to rate in a period (民主测评 to do; cadres and
+/// supervisors): every staff member of the town but oneself and those one is recused from
+/// (回避), by name, each with whether and how one rated them, and how many are done.
+#[utoipa::path(tag = "scoring", params(RatingTasksQuery), security(("bearer" = [])), responses(
+    (status = 200, body = RatingTasks), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[get("/scoring/rating-tasks")]
+async fn list_rating_tasks(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<RatingTasksQuery>,
+) -> ApiResult<web::Json<RatingTasks>> {
+    let rater = scoring_views::rater(&actor.0)?;
+    let period = parse_period(&query.period)?;
+    let tasks = state
+        .db
+        .run(move |conn| scoring_views::rating_tasks(conn, &rater, period))
+        .await?;
+    Ok(web::Json(tasks))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum UnitGrouping {
+    Town,
+    Department,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct UnitScoresQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    period: String,
+    category: CadreCategory,
+    /// `town` (default) or `department`.
+    #[param(inline)]
+    group_by: Option<UnitGrouping>,
+}
+
+/// A category's results by unit for a period (单位排名; supervisor: their subtree): the
+/// cadres `GET /scores` lists grouped by their town or by their department (cadres outside
+/// every department are left out then), with the mean and sum of their totals, ranked by
+/// the mean (ties share a rank), best first.
+#[utoipa::path(tag = "scoring", params(UnitScoresQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<UnitScore>), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[get("/scores/units")]
+async fn list_unit_scores(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<UnitScoresQuery>,
+) -> ApiResult<web::Json<Vec<UnitScore>>> {
+    let within = crate::scoring::scope(&actor.0)?;
+    let q = query.into_inner();
+    let period = parse_period(&q.period)?;
+    let kind = match q.group_by.unwrap_or(UnitGrouping::Town) {
+        UnitGrouping::Town => UnitKind::Town,
+        UnitGrouping::Department => UnitKind::Department,
+    };
+    let (category, tz) = (q.category, state.rules.timezone);
+    let results = state
+        .db
+        .run(move |conn| {
+            scoring_views::unit_results(
+                conn,
+                within.as_deref(),
+                (category, period),
+                kind,
+                tz,
+                Utc::now(),
+            )
+        })
+        .await?;
+    Ok(web::Json(results))
+}
+
+// ---- Manual values (人工录入) ----
+
+/// Enters a cadre's value for a manual indicator (`metric: "manual"`) of the scheme that
+/// scores them for the period's kind (supervisor of the cadre's town), with a reason and
+/// optional photos of one's own; entering it again replaces it. It counts once another
+/// supervisor approves it.
+#[utoipa::path(tag = "scoring", request_body = NewManualValue, security(("bearer" = [])), responses(
+    (status = 200, body = ManualValue), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[put("/scoring/manual-values")]
+async fn put_manual_value(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<NewManualValue>,
+) -> ApiResult<web::Json<ManualValue>> {
+    let (actor, input) = (actor.0, body.0);
+    let row = state
+        .db
+        .run(move |conn| manual_values::enter(conn, &actor, input, Utc::now()))
+        .await?;
+    Ok(web::Json(manual_values::wire(row)?))
+}
+
+/// Signs a manual value off (逐级把关签名): a supervisor reaching the cadre's town other than
+/// the one who entered it.
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = ManualValue), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem)))]
+#[post("/scoring/manual-values/{id}/approve")]
+async fn approve_manual_value(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ManualValue>> {
+    let (actor, id) = (actor.0, id.into_inner());
+    let row = state
+        .db
+        .run(move |conn| manual_values::approve(conn, &actor, &id, Utc::now()))
+        .await?;
+    Ok(web::Json(manual_values::wire(row)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ManualValuesQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    period: Option<String>,
+    user_id: Option<String>,
+    /// `pending` (waiting for sign-off) or `approved`.
+    #[param(inline)]
+    status: Option<ManualValueStatus>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Manual values in id order (supervisor: their subtree; admin: all; cadre: their own),
+/// e.g. those of a period waiting for sign-off (`status=pending`).
+#[utoipa::path(tag = "scoring", params(ManualValuesQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ManualValue>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[get("/scoring/manual-values")]
+async fn list_manual_values(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<ManualValuesQuery>,
+) -> ApiResult<web::Json<Page<ManualValue>>> {
+    let actor = actor.0;
+    let q = query.into_inner();
+    let period = q.period.as_deref().map(parse_period).transpose()?;
+    let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
+    let request = manual_values::ListRequest {
+        period,
+        user_id: q.user_id,
+        status: q.status,
+        after: paging.after.clone(),
+        limit: paging.fetch(),
+    };
+    let rows = state
+        .db
+        .run(move |conn| manual_values::list(conn, &actor, request))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(manual_values::wire)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(web::Json(paging.page(items, |v| v.id.clone())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ManualImportQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    period: String,
+    /// The code of a manual indicator.
+    code: String,
+}
+
+/// Reads a `text/csv` body within the JSON bodies' size limit.
+async fn csv_body(req: &HttpRequest, mut payload: web::Payload) -> ApiResult<Vec<u8>> {
+    use futures_util::StreamExt;
+    let is_csv = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.type_() == "text" && m.subtype() == "csv");
+    if !is_csv {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the rows as text/csv (UTF-8)".into(),
+        ));
+    }
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is over {JSON_LIMIT} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > JSON_LIMIT) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > JSON_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Imports a manual indicator's values for cadres of one's town from a CSV (UTF-8, a BOM
+/// allowed): the header `phone,value,reason`, then up to 2000 rows, a cadre by their phone.
+/// All or nothing: any bad row answers 422 naming it (`rows[1].phone`) and nothing is
+/// stored; else every row is entered, replacing what was there, and waits for sign-off.
+#[utoipa::path(tag = "scoring", params(ManualImportQuery), security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "`phone,value,reason` and a row per cadre, e.g. `13900000011,75,完成年度重点工作`"),
+    responses((status = 200, body = ManualImport), (status = 403, body = Problem),
+    (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
+    (status = 422, body = Problem)))]
+#[post("/scoring/manual-values/import")]
+async fn import_manual_values(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<ManualImportQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<web::Json<ManualImport>> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let body = csv_body(&req, payload).await?;
+    let q = query.into_inner();
+    let imported = state
+        .db
+        .run(move |conn| {
+            manual_values::import(conn, &actor, (&q.period, &q.code), &body, Utc::now())
+        })
+        .await?;
+    Ok(web::Json(ManualImport { imported }))
+}
+
+// ---- Vetoes: their areas, second signatures, withdrawals (issue 11) ----
+
+use crate::db::vetoes::VetoFilter;
+use crate::domain::vetoes::{parse_area_code, parse_area_name};
+use crate::vetoes::{self, Step};
+use actix_web::patch;
+use minqing_protocol::{
+    NewVetoArea, VetoArea, VetoAreaList, VetoAreaPatch, VetoStatus, VetoWithdrawal,
+};
+
+/// The areas vetoes are made in (一票否决事项), in code order, retired ones too (any staff).
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = VetoAreaList), (status = 403, body = Problem)))]
+#[get("/scoring/veto-areas")]
+async fn list_veto_areas(state: State, actor: Authenticated) -> ApiResult<web::Json<VetoAreaList>> {
+    reach(&actor.0, Action::ReadScores)?;
+    let items = state.db.run(vetoes::areas).await?;
+    Ok(web::Json(VetoAreaList { items }))
+}
+
+/// Adds a veto area (admin): `code` `^[a-z][a-z0-9_]{1,39}$`, `name` 1–50 characters; a
+/// taken code answers 409.
+#[utoipa::path(tag = "scoring", request_body = NewVetoArea, security(("bearer" = [])), responses(
+    (status = 201, body = VetoArea), (status = 403, body = Problem), (status = 409, body = Problem),
+    (status = 422, body = Problem)))]
+#[post("/scoring/veto-areas")]
+async fn create_veto_area(
+    state: State,
+    actor: Authenticated,
+    body: JsonBody<NewVetoArea>,
+) -> ApiResult<HttpResponse> {
+    let actor = actor.0;
+    reach(&actor, Action::ManageScoring)?;
+    let NewVetoArea { code, name } = body.0;
+    let (code, name) = match (parse_area_code("code", &code), parse_area_name(&name)) {
+        (Ok(code), Ok(name)) => (code, name),
+        (c, n) => {
+            return Err(ApiError::Invalid(
+                [c.err(), n.err()].into_iter().flatten().collect(),
+            ))
+        }
+    };
+    let now = Utc::now().naive_utc();
+    let area = state
+        .db
+        .run(move |conn| vetoes::add_area(conn, &actor.user_id, code, name, now))
+        .await?;
+    Ok(HttpResponse::Created().json(area))
+}
+
+/// Renames a veto area, or retires it (`active: false`: no new vetoes in it; those made
+/// keep it) or brings it back (admin).
+#[utoipa::path(tag = "scoring", request_body = VetoAreaPatch, security(("bearer" = [])), responses(
+    (status = 200, body = VetoArea), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 422, body = Problem)))]
+#[patch("/scoring/veto-areas/{code}")]
+async fn patch_veto_area(
+    state: State,
+    actor: Authenticated,
+    code: web::Path<String>,
+    body: JsonBody<VetoAreaPatch>,
+) -> ApiResult<web::Json<VetoArea>> {
+    let actor = actor.0;
+    reach(&actor, Action::ManageScoring)?;
+    let VetoAreaPatch { name, active } = body.0;
+    let name = name
+        .as_deref()
+        .map(parse_area_name)
+        .transpose()
+        .map_err(|e| ApiError::Invalid(vec![e]))?;
+    let code = code.into_inner();
+    let now = Utc::now().naive_utc();
+    let area = state
+        .db
+        .run(move |conn| vetoes::change_area(conn, &actor.user_id, &code, name, active, now))
+        .await?;
+    Ok(web::Json(area))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct VetoesQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`; all periods when absent.
+    period: Option<String>,
+    /// One cadre's vetoes (a cadre sees only their own).
+    user_id: Option<String>,
+    status: Option<VetoStatus>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Vetoes in the order they were proposed: a supervisor's of their subtree, the admin's of
+/// everyone, a cadre's own; e.g. those waiting for a signature (`status=pending`,
+/// `status=withdrawal_requested`).
+#[utoipa::path(tag = "scoring", params(VetoesQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<Veto>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[get("/scoring/vetoes")]
+async fn list_vetoes(
+    state: State,
+    actor: Authenticated,
+    query: web::Query<VetoesQuery>,
+) -> ApiResult<web::Json<Page<Veto>>> {
+    let scope = reach(&actor.0, Action::ReadScores)?;
+    let q = query.into_inner();
+    let period = q
+        .period
+        .as_deref()
+        .map(parse_period)
+        .transpose()?
+        .map(|p| p.to_string());
+    let paging = Paging::parse(q.limit, q.cursor.as_deref())?;
+    let Some((within, user_id)) = scope.scope_owned(q.user_id) else {
+        return Ok(web::Json(paging.page(Vec::new(), |v: &Veto| v.id.clone())));
+    };
+    let filter = VetoFilter {
+        period,
+        user_id,
+        within,
+        status: q.status,
+        after: paging.after.clone(),
+        limit: paging.fetch(),
+    };
+    let items = state
+        .db
+        .run(move |conn| vetoes::list(conn, &filter))
+        .await?;
+    Ok(web::Json(paging.page(items, |v| v.id.clone())))
+}
+
+async fn veto_step(
+    state: State,
+    actor: Authenticated,
+    id: String,
+    step: Step,
+    reason: Option<String>,
+) -> ApiResult<web::Json<Veto>> {
+    let actor = actor.0;
+    reach(&actor, Action::JudgeScores)?;
+    let now = Utc::now().naive_utc();
+    let veto = state
+        .db
+        .run(move |conn| vetoes::decide(conn, &actor, &id, step, reason, now))
+        .await?;
+    Ok(web::Json(veto))
+}
+
+/// Approves a proposed veto (逐级把关签名): a supervisor of the cadre's town other than the
+/// one who proposed it; from then on it counts (`approved`).
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = Veto), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem)))]
+#[post("/scoring/vetoes/{id}/approve")]
+async fn approve_veto(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Veto>> {
+    veto_step(state, actor, id.into_inner(), Step::Approve, None).await
+}
+
+/// Asks to withdraw an approved veto, with the reason (a supervisor of the cadre's town); it
+/// counts until another supervisor approves the withdrawal (`withdrawal_requested`).
+#[utoipa::path(tag = "scoring", request_body = VetoWithdrawal, security(("bearer" = [])), responses(
+    (status = 200, body = Veto), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/scoring/vetoes/{id}/withdrawal")]
+async fn request_veto_withdrawal(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+    body: JsonBody<VetoWithdrawal>,
+) -> ApiResult<web::Json<Veto>> {
+    reach(&actor.0, Action::JudgeScores)?;
+    let reason = vetoes::withdrawal_reason(&body.0.reason)?;
+    veto_step(
+        state,
+        actor,
+        id.into_inner(),
+        Step::RequestWithdrawal,
+        Some(reason),
+    )
+    .await
+}
+
+/// Approves a requested withdrawal: a supervisor of the cadre's town other than the one who
+/// asked; the veto no longer counts (`withdrawn`).
+#[utoipa::path(tag = "scoring", security(("bearer" = [])), responses(
+    (status = 200, body = Veto), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem)))]
+#[post("/scoring/vetoes/{id}/withdrawal/approve")]
+async fn approve_veto_withdrawal(
+    state: State,
+    actor: Authenticated,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Veto>> {
+    veto_step(state, actor, id.into_inner(), Step::ApproveWithdrawal, None).await
 }

@@ -65,10 +65,52 @@ async fn every_endpoint_for_every_role() {
         )
         .await
         .id();
+    // Vetoes the admin proposed (so that a supervisor may sign them): one pending, one
+    // approved by the town's supervisor, one whose withdrawal the admin then asked for.
+    let veto =
+        |area: &str| json!({"user_id": w.cadre1, "period": month, "area": area, "reason": "违纪"});
+    let pending_veto = app
+        .post("/scoring/vetoes", &app.admin, veto("integrity"))
+        .await
+        .id();
+    let mut signed_vetoes = Vec::new();
+    for area in ["work_safety", "public_security"] {
+        let id = app
+            .post("/scoring/vetoes", &app.admin, veto(area))
+            .await
+            .id();
+        let approve = format!("/scoring/vetoes/{id}/approve");
+        assert_eq!(
+            app.post(&approve, &w.sup1_token, json!({})).await.status,
+            200
+        );
+        signed_vetoes.push(id);
+    }
+    let (approved_veto, asked_veto) = (signed_vetoes[0].clone(), signed_vetoes[1].clone());
+    let withdrawal = json!({"reason": "复核不属实"});
+    let asked = app
+        .post(
+            &format!("/scoring/vetoes/{asked_veto}/withdrawal"),
+            &app.admin,
+            withdrawal.clone(),
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
     let scheme_body = json!({"name": "考核", "cadre_category": "organ", "period": "month",
-        "indicators": [{"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 8, "points": 100}]});
+        "indicators": [{"code": "nv", "name": "夜访", "metric": "night_visit", "rule": "ratio_to_target", "target": 8, "points": 100},
+            {"code": "zdgz", "name": "重点工作", "metric": "manual", "rule": "ratio_to_target", "target": 100, "points": 80}]});
     let scheme = app
         .post("/scoring/schemes", &app.admin, scheme_body.clone())
+        .await
+        .id();
+    // A manual value the admin entered for the colleague, for a supervisor to sign off.
+    let manual_value = |user: &str| json!({"user_id": user, "period": month, "code": "zdgz", "value": 50, "reason": "重点工作"});
+    let entered = app
+        .put(
+            "/scoring/manual-values",
+            &app.admin,
+            manual_value(&colleague),
+        )
         .await
         .id();
     let town1 = w.town1.clone();
@@ -400,6 +442,27 @@ async fn every_endpoint_for_every_role() {
             [403, 200, 404, 403, 403, 401],
         ),
         (
+            Method::PUT,
+            "/scoring/manual-values".into(),
+            Box::new({
+                let body = manual_value(&w.cadre1);
+                move |_| Some(body.clone())
+            }),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scoring/manual-values?period={month}&status=pending"),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            format!("/scoring/manual-values/{entered}/approve"),
+            Box::new(none),
+            [403, 200, 404, 403, 403, 401],
+        ),
+        (
             Method::POST,
             "/scoring/vetoes".into(),
             Box::new({
@@ -414,6 +477,51 @@ async fn every_endpoint_for_every_role() {
         ),
         (
             Method::GET,
+            format!("/scoring/vetoes?period={month}&status=pending"),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        // The admin proposed it: the town's supervisor signs; then it is approved already.
+        (
+            Method::POST,
+            format!("/scoring/vetoes/{pending_veto}/approve"),
+            Box::new(none),
+            [403, 200, 404, 403, 403, 401],
+        ),
+        // The admin asks first; the town's supervisor then finds it asked for (409).
+        (
+            Method::POST,
+            format!("/scoring/vetoes/{approved_veto}/withdrawal"),
+            Box::new(move |_| Some(withdrawal.clone())),
+            [200, 409, 404, 403, 403, 401],
+        ),
+        // The admin asked: the town's supervisor signs.
+        (
+            Method::POST,
+            format!("/scoring/vetoes/{asked_veto}/withdrawal/approve"),
+            Box::new(none),
+            [403, 200, 404, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/scoring/veto-areas".into(),
+            Box::new(none),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/scoring/veto-areas".into(),
+            Box::new(|i| Some(json!({"code": format!("area{i}"), "name": "信访维稳"}))),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::PATCH,
+            "/scoring/veto-areas/integrity".into(),
+            Box::new(|_| Some(json!({"name": "党风廉政"}))),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
             format!("/scores?period={month}&category=organ"),
             Box::new(none),
             [200, 200, 200, 403, 403, 401],
@@ -423,6 +531,18 @@ async fn every_endpoint_for_every_role() {
             format!("/scores/export?period={month}&category=organ"),
             Box::new(none),
             [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scores/units?period={month}&category=organ"),
+            Box::new(none),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/scoring/rating-tasks?period={month}"),
+            Box::new(none),
+            [403, 200, 200, 200, 403, 401],
         ),
         (
             Method::GET,
@@ -525,6 +645,35 @@ async fn every_endpoint_for_every_role() {
                     ACTORS[i], expected[i], reply.status, reply.body
                 ));
             }
+        }
+    }
+    // The CSV import takes text/csv: the other town's supervisor is told the phone is not of
+    // a cadre of theirs (they cannot tell it from a stranger's).
+    let import = format!(
+        "{}/scoring/manual-values/import?period={month}&code=zdgz",
+        app.base
+    );
+    for (i, token) in tokens.iter().enumerate() {
+        let mut request = app
+            .client
+            .post(&import)
+            .header("content-type", "text/csv")
+            .body("phone,value,reason\n13900000011,60,重点工作\n");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let status = request
+            .send()
+            .await
+            .expect("the server answers")
+            .status()
+            .as_u16();
+        let expected = [200, 200, 422, 403, 403, 401][i];
+        if status != expected {
+            failures.push(format!(
+                "POST {import} as {}: expected {expected}, got {status}",
+                ACTORS[i]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

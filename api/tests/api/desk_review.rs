@@ -462,8 +462,8 @@ async fn records_of_a_closed_month_are_listed_for_the_town() {
         "王芳",
         month.as_str(),
         "待整改",
-        "第 1 名",
-        "第 2 名",
+        "青山镇机关干部第1名（共2人），等次",
+        "青山镇机关干部第2名（共2人），排名靠后",
         "青山镇",
         "未提交",
     ] {
@@ -498,8 +498,9 @@ async fn records_of_a_closed_month_are_listed_for_the_town() {
     let (status, html) = page(&app, &sup2, "/desk/records").await;
     assert_eq!(status, 200);
     let text = visible_text(&html);
+    // 刘洋 alone in 云岭镇's village ranking tops it graded 不合格: no record at all there.
     assert!(
-        text.contains("刘洋") && !text.contains("李明") && !text.contains("王芳"),
+        text.contains("没有符合条件的档案") && !text.contains("李明") && !text.contains("王芳"),
         "{text}"
     );
 }
@@ -567,7 +568,21 @@ async fn the_close_checklist_counts_what_waits_and_only_the_admin_closes() {
         "no button before the period is over"
     );
 
-    let (status, location, _) = post(&app, &admin, "/desk/close", &[("period", &period)]).await;
+    // The late check-in still waits: closing is refused, and forcing it needs a reason.
+    let (status, _, html) = post(&app, &admin, "/desk/close", &[("period", &period)]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("还有打卡等待审核，不能结算"), "{html}");
+    assert!(section(&html, "close-force").contains("还有 1 条打卡等待审核"));
+    let force = [("period", period.as_str()), ("force", "1"), ("reason", " ")];
+    let (status, _, html) = post(&app, &admin, "/desk/close", &force).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("强制结算须写明理由"), "{html}");
+    let force = [
+        ("period", period.as_str()),
+        ("force", "1"),
+        ("reason", "月底前电话核实过"),
+    ];
+    let (status, location, _) = post(&app, &admin, "/desk/close", &force).await;
     assert_eq!(status, 303);
     assert!(
         location.starts_with(&format!("/desk/close?period={period}&frozen=")),

@@ -4,6 +4,7 @@
 //! signature. Only the admin closes, once the period is over, through the same service as
 //! `POST /api/v1/scoring/periods/{period}/close`.
 
+pub(super) use crate::domain::labels::period_words;
 use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
@@ -28,21 +29,6 @@ use crate::pages::{html, see_other, PageError, PageResult};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/desk/close", web::get().to(close_page))
         .route("/desk/close", web::post().to(close));
-}
-
-/// A period as people say it: `2026年11月`, `2026年第四季度`, `2026年`.
-pub(super) fn period_words(p: Period) -> String {
-    match p.kind() {
-        PeriodKind::Month => format!("{}年{}月", p.year(), p.index()),
-        PeriodKind::Quarter => {
-            let n = ["一", "二", "三", "四"]
-                .get(p.index().saturating_sub(1) as usize)
-                .copied()
-                .unwrap_or_default();
-            format!("{}年第{n}季度", p.year())
-        }
-        PeriodKind::Year => format!("{}年", p.year()),
-    }
 }
 
 /// A date with its year: `2027年2月28日`.
@@ -134,10 +120,10 @@ fn unrated_cadres(
         names.extend(
             store::cadres_of(conn, &category)?
                 .into_iter()
-                .filter(|(id, _, path)| {
+                .filter(|(id, _, path, _)| {
                     within.is_none_or(|w| path.starts_with(w)) && !rated.contains(id)
                 })
-                .map(|(_, name, _)| name),
+                .map(|(_, name, _, _)| name),
         );
     }
     names.sort();
@@ -291,6 +277,10 @@ async fn close_page(state: State, staff: Staff, query: web::Query<CloseQuery>) -
 struct CloseForm {
     #[serde(default)]
     period: String,
+    /// Ticked (强制结算): close although check-ins still await review, for `reason`.
+    force: Option<String>,
+    #[serde(default)]
+    reason: String,
 }
 
 /// Closes the period (admin, once it is over), then shows what was written.
@@ -324,18 +314,38 @@ async fn close(state: State, staff: Staff, form: web::Form<CloseForm>) -> PageRe
         )];
         return render(&state, &staff, period, StatusCode::CONFLICT, None, early).await;
     }
+    let Ok(forced) = crate::scoring::force_reason(form.force.is_some(), Some(&form.reason)) else {
+        let missing = vec!["强制结算须写明理由（1 至 500 字）。".to_string()];
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return render(&state, &staff, period, status, None, missing).await;
+    };
     let by = staff.actor.user_id.clone();
     let closed = state
         .db
         .run(move |conn| {
-            conn.write(|conn| crate::scoring::close_period(conn, &by, period, tz, now))
+            conn.write(|conn| {
+                crate::scoring::close_period(conn, &by, period, forced.as_deref(), tz, now)
+            })
         })
         .await;
     let closure = match closed {
         Ok(closure) => closure,
         Err(ApiError::Conflict(_)) => {
-            let again = vec![format!("{}已经结算过，得分已冻结。", period_words(period))];
-            return render(&state, &staff, period, StatusCode::CONFLICT, None, again).await;
+            // Closed already, or check-ins of the period still await review.
+            let key = period.to_string();
+            let at = state
+                .db
+                .run(move |conn| store::closed_at(conn, &key))
+                .await?;
+            let refused = vec![if at.is_some() {
+                format!("{}已经结算过，得分已冻结。", period_words(period))
+            } else {
+                format!(
+                    "{}还有打卡等待审核，不能结算。请先审核；确需现在结算，请勾选“强制结算”并写明理由。",
+                    period_words(period)
+                )
+            }];
+            return render(&state, &staff, period, StatusCode::CONFLICT, None, refused).await;
         }
         Err(e) => return Err(PageError(e)),
     };

@@ -90,8 +90,8 @@ struct RecordsQuery {
     done: Option<String>,
 }
 
-/// The reason closing a period writes (`实绩 achievement: ranked 2 of 9 organ cadres in
-/// 2026-11 (机关干部月度考核)`) in words; any other reason as it was written.
+/// The reason closing a period wrote before it wrote Chinese (`实绩 achievement: ranked 2 of
+/// 9 organ cadres in 2026-11 (机关干部月度考核)`) in words; any other reason as it was written.
 fn reason_words(reason: &str) -> String {
     let parsed = (|| {
         let (_, rest) = reason.split_once(": ranked ")?;

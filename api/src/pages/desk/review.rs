@@ -217,7 +217,7 @@ fn notice(q: &ReviewQuery) -> Option<String> {
         parts.push(format!("已驳回 {n} 条"));
     }
     if let Some(n) = q.skipped.filter(|n| *n > 0) {
-        parts.push(format!("{n} 条已由他人审核，未改动"));
+        parts.push(format!("{n} 条已由他人审核或所属考核期已结算，未改动"));
     }
     (!parts.is_empty()).then(|| format!("{}。", parts.join("；")))
 }

@@ -4,6 +4,7 @@
 //! `GET /api/v1/scores/{user_id}` give them; the records behind a breakdown are counted only
 //! for the cadre opened (`?open=`), since that takes a query per line.
 
+pub use crate::domain::labels::period_words;
 use std::collections::HashMap;
 
 use actix_web::http::header;
@@ -12,7 +13,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use minqing_protocol::{CadreCategory, ScoreRow};
+use minqing_protocol::{CadreCategory, ScoreLine, ScoreRow, UnitScore};
 use serde::Deserialize;
 
 use super::{Nav, Staff};
@@ -25,6 +26,7 @@ use crate::export::{self, Cell};
 use crate::http::State;
 use crate::pages::{html, ok, PageResult};
 use crate::scoring::{self, Ranked, Standing, Town};
+use crate::scoring_views::{self, UnitKind};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/desk/scores", web::get().to(page))
@@ -36,21 +38,6 @@ pub const CATEGORIES: [CadreCategory; 3] = [
     CadreCategory::Organ,
     CadreCategory::Village,
 ];
-
-/// A period as people say it: `2026年11月`, `2026年第四季度`, `2026年`.
-pub fn period_words(p: Period) -> String {
-    const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
-    match p.kind() {
-        PeriodKind::Month => format!("{}年{}月", p.year(), p.index()),
-        PeriodKind::Quarter => {
-            let q = QUARTERS
-                .get(usize::try_from(p.index()).unwrap_or(0).saturating_sub(1))
-                .unwrap_or(&"");
-            format!("{}年第{q}季度", p.year())
-        }
-        PeriodKind::Year => format!("{}年", p.year()),
-    }
-}
 
 fn period_noun(kind: PeriodKind) -> &'static str {
     match kind {
@@ -67,12 +54,13 @@ pub fn standing_words(standing: Standing, period: Period, tz: Tz) -> String {
             "已结算（{}结算，分数已冻结）",
             labels::local_date_time_with_year(utc(at), tz)
         ),
-        Standing::Live(gone) if gone <= 0.0 => "实时（尚未开始）".into(),
+        Standing::Ahead => "实时（尚未开始）".into(),
         Standing::Live(gone) if gone >= 1.0 => "实时（期间已结束，尚未结算）".into(),
+        // Still running: the scores are not final, they move with every record.
         Standing::Live(gone) => format!(
-            "实时（{}已过 {}%）",
+            "{}进行中：已过 {}%，分数随记录变化",
             period_noun(period.kind()),
-            (gone * 100.0).floor()
+            (gone * 100.0).round()
         ),
     }
 }
@@ -163,6 +151,11 @@ struct Loaded {
     towns: HashMap<String, Town>,
     standing: Standing,
     opened: Option<ScoreRow>,
+    /// 单位排名 of the same rows: by town, and by department.
+    town_units: Vec<UnitScore>,
+    department_units: Vec<UnitScore>,
+    /// The veto areas' stored names, by code (the admin may add areas).
+    area_names: HashMap<String, String>,
 }
 
 async fn load(
@@ -188,7 +181,18 @@ async fn load(
                 Some(r) => scoring::towns_of(conn, r)?,
                 None => HashMap::new(),
             };
+            let (town_units, department_units) = match &ranked {
+                Some(r) => (
+                    scoring_views::by_unit(r, &scoring_views::units_of(conn, UnitKind::Town)?),
+                    scoring_views::by_unit(
+                        r,
+                        &scoring_views::units_of(conn, UnitKind::Department)?,
+                    ),
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
             let standing = scoring::standing(conn, period, tz, now)?;
+            let area_names = crate::vetoes::area_names(conn)?;
             // A cadre not in this ranking, or out of reach, is simply not opened.
             let opened = match open {
                 Some(user) => match scoring::explained(conn, &actor, &user, period, tz, now) {
@@ -203,9 +207,64 @@ async fn load(
                 towns,
                 standing,
                 opened,
+                town_units,
+                department_units,
+                area_names,
             })
         })
         .await
+}
+
+/// One unit's line in 单位排名.
+struct UnitRowView {
+    unit_id: String,
+    rank: String,
+    name: String,
+    cadres: String,
+    mean: String,
+    sum: String,
+}
+
+/// 单位排名 by one kind of unit.
+struct UnitTable {
+    /// `town` or `department`, for element ids.
+    kind: &'static str,
+    caption: &'static str,
+    /// The first column's heading.
+    unit_word: &'static str,
+    rows: Vec<UnitRowView>,
+}
+
+/// The unit tables to show: by town always, by department when any cadre is in one.
+fn unit_tables(loaded: &Loaded) -> Vec<UnitTable> {
+    let view = |units: &[UnitScore]| {
+        units
+            .iter()
+            .map(|u| UnitRowView {
+                unit_id: u.unit_id.clone(),
+                rank: format!("{} / {}", u.rank, u.of),
+                name: u.name.clone(),
+                cadres: u.cadres.to_string(),
+                mean: points(u.mean),
+                sum: points(u.sum),
+            })
+            .collect()
+    };
+    let mut tables = vec![UnitTable {
+        kind: "town",
+        caption: "按乡镇",
+        unit_word: "乡镇",
+        rows: view(&loaded.town_units),
+    }];
+    if !loaded.department_units.is_empty() {
+        tables.push(UnitTable {
+            kind: "department",
+            caption: "按部门（只计属于部门的干部）",
+            unit_word: "部门",
+            rows: view(&loaded.department_units),
+        });
+    }
+    tables
 }
 
 /// Points with two decimals.
@@ -267,14 +326,17 @@ fn flag_words(row: &ScoreRow) -> Vec<String> {
         .collect()
 }
 
-fn veto_words(row: &ScoreRow) -> Vec<String> {
+/// The areas of a row's vetoes by their names (安全生产).
+fn veto_words(row: &ScoreRow, names: &HashMap<String, String>) -> Vec<String> {
     row.veto_areas
         .iter()
-        .map(|a| labels::label_or_word("veto_area", a))
+        .map(|a| crate::vetoes::name_of(names, a))
         .collect()
 }
 
 struct LineView {
+    /// Set on the first line of a 大项: its name, subtotal and cap in words.
+    group_header: Option<String>,
     code: String,
     name: String,
     value: String,
@@ -312,7 +374,44 @@ struct TownTable {
 /// Evidence lists stop at this many ids (see `db::scoring::evidence`).
 const EVIDENCE_LIMIT: usize = 500;
 
-fn row_view(row: &ScoreRow, opened: Option<&ScoreRow>, link: &str) -> RowView {
+/// The breakdown's lines 大项 by 大项 (in the scheme's order, lines outside any last), each
+/// group's first line carrying the group's header: `夜间工作 小计 25.00（上限 25.00）`.
+fn grouped_lines(row: &ScoreRow) -> Vec<(Option<String>, &ScoreLine)> {
+    let position = |l: &ScoreLine| {
+        l.group
+            .as_ref()
+            .and_then(|g| row.groups.iter().position(|x| &x.name == g))
+            .unwrap_or(usize::MAX)
+    };
+    let mut lines: Vec<&ScoreLine> = row.breakdown.iter().collect();
+    lines.sort_by_key(|l| position(l));
+    let mut seen = None;
+    lines
+        .into_iter()
+        .map(|l| {
+            let at = position(l);
+            let header = (seen != Some(at))
+                .then(|| row.groups.get(at))
+                .flatten()
+                .map(|g| {
+                    let cap = g
+                        .cap
+                        .map(|c| format!("（上限 {}）", points(c)))
+                        .unwrap_or_default();
+                    format!("{} 小计 {}{cap}", g.name, points(g.points))
+                });
+            seen = Some(at);
+            (header, l)
+        })
+        .collect()
+}
+
+fn row_view(
+    row: &ScoreRow,
+    opened: Option<&ScoreRow>,
+    link: &str,
+    names: &HashMap<String, String>,
+) -> RowView {
     let open = opened.is_some();
     let shown = opened.unwrap_or(row);
     RowView {
@@ -324,18 +423,30 @@ fn row_view(row: &ScoreRow, opened: Option<&ScoreRow>, link: &str) -> RowView {
         democratic: points(row.democratic),
         adjustments: signed(row.adjustments),
         grade: labels::label_or_word("grade", &row.grade),
-        veto: join_or_dash(veto_words(row)),
+        veto: join_or_dash(veto_words(row, names)),
         flags: join_or_dash(flag_words(row)),
-        lines: shown
-            .breakdown
-            .iter()
-            .map(|l| LineView {
+        lines: grouped_lines(shown)
+            .into_iter()
+            .map(|(group_header, l)| LineView {
+                group_header,
                 code: l.code.clone(),
                 name: l.name.clone(),
-                value: value_text(&l.metric, l.value),
+                value: if l.excluded {
+                    "不适用".to_string()
+                } else {
+                    value_text(&l.metric, l.value)
+                },
                 target: l.target.map_or_else(|| "—".to_string(), amount),
-                rule: labels::label_or_word("rule", &l.rule),
-                points: points(l.points),
+                rule: if l.excluded {
+                    "不计分，分值按比例计入其他指标".to_string()
+                } else {
+                    labels::label_or_word("rule", &l.rule)
+                },
+                points: if l.excluded {
+                    "—".to_string()
+                } else {
+                    points(l.points)
+                },
                 records: l.record_ids.as_ref().map(|ids| {
                     if ids.len() >= EVIDENCE_LIMIT {
                         format!("{EVIDENCE_LIMIT} 条以上")
@@ -372,11 +483,14 @@ fn row_view(row: &ScoreRow, opened: Option<&ScoreRow>, link: &str) -> RowView {
             .veto_items
             .iter()
             .map(|v| {
-                format!(
-                    "{}：{}",
-                    labels::label_or_word("veto_area", &v.area),
-                    v.reason
-                )
+                // Older answers carry no name: the label table's, else the code.
+                let area = if v.area_name.is_empty() {
+                    labels::label_or_word("veto_area", &v.area)
+                } else {
+                    v.area_name.clone()
+                };
+                let status = labels::label_or_word("veto_status", &enum_text(&v.status));
+                format!("{area}（{status}）：{}", v.reason)
             })
             .collect(),
         user_id: row.user_id.clone(),
@@ -445,6 +559,7 @@ struct ScoresPage {
     no_scheme: bool,
     towns: Vec<TownTable>,
     export_link: String,
+    unit_tables: Vec<UnitTable>,
 }
 
 fn category_word(c: CadreCategory) -> String {
@@ -471,7 +586,7 @@ async fn page(state: State, staff: Staff, query: web::Query<Query>) -> PageResul
                     .into_iter()
                     .map(|r| {
                         let opened = loaded.opened.as_ref().filter(|o| o.user_id == r.user_id);
-                        row_view(r, opened, &link)
+                        row_view(r, opened, &link, &loaded.area_names)
                     })
                     .collect(),
             })
@@ -516,6 +631,7 @@ async fn page(state: State, staff: Staff, query: web::Query<Query>) -> PageResul
         no_scheme: loaded.ranked.is_none(),
         towns,
         export_link: link.replace("/desk/scores?", "/desk/scores/export?"),
+        unit_tables: unit_tables(&loaded),
     };
     if page.error.is_some() {
         html(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -575,7 +691,7 @@ async fn download(state: State, staff: Staff, query: web::Query<Query>) -> PageR
                 Cell::Points(r.democratic),
                 Cell::Points(r.adjustments),
                 labels::label_or_word("grade", &r.grade).into(),
-                veto_words(r).join("、").into(),
+                veto_words(r, &loaded.area_names).join("、").into(),
                 flag_words(r).join("、").into(),
             ];
             cells.extend(indicators.iter().map(|(code, _)| {
