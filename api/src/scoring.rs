@@ -832,12 +832,10 @@ pub fn close_period(
                 format!("{period_words}{within}{category_words}第{r}名（共{of}人）"),
             )
         };
+        let grades: HashMap<&String, Grade> =
+            live.scores.iter().map(|s| (&s.user_id, s.grade)).collect();
         let grade_words = |user: &String| {
-            let graded = live
-                .scores
-                .iter()
-                .find(|s| &s.user_id == user)
-                .map_or("", |s| s.grade.as_str());
+            let graded = grades.get(user).map_or("", |g| g.as_str());
             crate::domain::labels::label_or_word("grade", graded)
         };
         for user in &outcome.achievements {

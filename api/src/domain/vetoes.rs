@@ -103,11 +103,29 @@ pub fn check_approval(
     approver: &str,
     period_closed: bool,
 ) -> Result<(), VetoRefusal> {
+    second_signature(
+        VetoStatus::Pending,
+        current,
+        Some(proposed_by),
+        approver,
+        period_closed,
+    )
+}
+
+/// The four-eyes rule of each signed step: the period open, the veto waiting for this step,
+/// and the second signature not the first signer's.
+fn second_signature(
+    awaiting: VetoStatus,
+    current: VetoStatus,
+    first_signer: Option<&str>,
+    approver: &str,
+    period_closed: bool,
+) -> Result<(), VetoRefusal> {
     if period_closed {
         Err(VetoRefusal::PeriodClosed)
-    } else if current != VetoStatus::Pending {
+    } else if current != awaiting {
         Err(VetoRefusal::Wrong(current))
-    } else if proposed_by == approver {
+    } else if first_signer == Some(approver) {
         Err(VetoRefusal::SameSupervisor)
     } else {
         Ok(())
@@ -136,15 +154,13 @@ pub fn check_withdrawal_approval(
     approver: &str,
     period_closed: bool,
 ) -> Result<(), VetoRefusal> {
-    if period_closed {
-        Err(VetoRefusal::PeriodClosed)
-    } else if current != VetoStatus::WithdrawalRequested {
-        Err(VetoRefusal::Wrong(current))
-    } else if requested_by == Some(approver) {
-        Err(VetoRefusal::SameSupervisor)
-    } else {
-        Ok(())
-    }
+    second_signature(
+        VetoStatus::WithdrawalRequested,
+        current,
+        requested_by,
+        approver,
+        period_closed,
+    )
 }
 
 #[cfg(test)]

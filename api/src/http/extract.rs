@@ -27,40 +27,57 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = ApiResult<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let content_type_ok = is_json(req);
+        let declared = declared_length(req);
+        let payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as application/json".into(),
-                ));
+                return Err(not_json());
             }
-            let too_large =
-                || ApiError::PayloadTooLarge(format!("the body is over {JSON_LIMIT} bytes"));
-            if declared_len.is_some_and(|n| n > JSON_LIMIT) {
-                return Err(too_large());
-            }
-            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(JSON_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-                if body.len() + chunk.len() > JSON_LIMIT {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(JsonBody)
+            parse_json(&read_limited(payload, declared).await?).map(JsonBody)
         })
     }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+}
+
+fn not_json() -> ApiError {
+    ApiError::UnsupportedMediaType("send the body as application/json".into())
+}
+
+/// The `Content-Length` a request declares, if any.
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// A whole body of at most [`JSON_LIMIT`] bytes: 413 as soon as the declared length or the
+/// bytes read so far pass it, 400 when the stream breaks.
+pub async fn read_limited<S>(mut payload: S, declared: Option<usize>) -> ApiResult<Vec<u8>>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>>
+        + Unpin,
+{
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is over {JSON_LIMIT} bytes"));
+    if declared.is_some_and(|n| n > JSON_LIMIT) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(JSON_LIMIT));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > JSON_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// An optional JSON body: a request with no body at all (no bytes), or the body `null`,
@@ -73,31 +90,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = ApiResult<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
-        let mut payload = payload.take();
+        let content_type_ok = is_json(req);
+        let declared = declared_length(req);
+        let payload = payload.take();
         Box::pin(async move {
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-                if body.len() + chunk.len() > JSON_LIMIT {
-                    return Err(ApiError::PayloadTooLarge(format!(
-                        "the body is over {JSON_LIMIT} bytes"
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(payload, declared).await?;
             if body.is_empty() {
                 return Ok(MaybeJsonBody(None));
             }
             if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as application/json".into(),
-                ));
+                return Err(not_json());
             }
             parse_json::<Option<T>>(&body).map(MaybeJsonBody)
         })

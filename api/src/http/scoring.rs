@@ -36,7 +36,6 @@ use crate::scoring_views::{self, UnitKind};
 use minqing_protocol::ClosePeriodRequest;
 use minqing_protocol::{ManualImport, ManualValue, ManualValueStatus, NewManualValue};
 
-use super::extract::JSON_LIMIT;
 use crate::manual_values;
 use actix_web::{HttpMessage, HttpRequest};
 
@@ -1142,8 +1141,7 @@ struct ManualImportQuery {
 }
 
 /// Reads a `text/csv` body within the JSON bodies' size limit.
-async fn csv_body(req: &HttpRequest, mut payload: web::Payload) -> ApiResult<Vec<u8>> {
-    use futures_util::StreamExt;
+async fn csv_body(req: &HttpRequest, payload: web::Payload) -> ApiResult<Vec<u8>> {
     let is_csv = req
         .mime_type()
         .ok()
@@ -1154,24 +1152,7 @@ async fn csv_body(req: &HttpRequest, mut payload: web::Payload) -> ApiResult<Vec
             "send the rows as text/csv (UTF-8)".into(),
         ));
     }
-    let too_large = || ApiError::PayloadTooLarge(format!("the body is over {JSON_LIMIT} bytes"));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > JSON_LIMIT) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > JSON_LIMIT {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    super::extract::read_limited(payload, super::extract::declared_length(req)).await
 }
 
 /// Imports a manual indicator's values for cadres of one's town from a CSV (UTF-8, a BOM

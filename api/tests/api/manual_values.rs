@@ -6,25 +6,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, Reply, TestApp, World, PASSWORD};
 use crate::scoring::{last_month, this_month};
+use crate::scoring_rules::scheme_of;
 
 /// The seeded organ scheme with 重点工作 added (80 points at a target of 100). Its three
 /// work-order rates score 0 without orders here instead of being left out, so that no line is
 /// scaled up and every number below is the rule's own.
 async fn with_manual_indicator(app: &TestApp) {
-    let list = app.get("/scoring/schemes", &app.admin).await;
-    assert_eq!(list.status, 200, "{:?}", list.body);
-    let found = list.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| {
-            s["active"] == true
-                && s["scheme"]["cadre_category"] == "organ"
-                && s["scheme"]["period"] == "month"
-        })
-        .expect("the seeded organ scheme")
-        .clone();
-    let mut scheme = found["scheme"].clone();
+    let (id, mut scheme) = scheme_of(app, "organ", "month").await;
     let indicators = scheme["indicators"].as_array_mut().unwrap();
     for ind in indicators.iter_mut() {
         if ind["when_empty"] == "exclude" {
@@ -35,7 +23,6 @@ async fn with_manual_indicator(app: &TestApp) {
         json!({"code": "zdgz", "name": "重点工作", "metric": "manual",
         "rule": "ratio_to_target", "target": 100, "points": 80}),
     );
-    let id = found["id"].as_str().unwrap();
     let saved = app
         .put(&format!("/scoring/schemes/{id}"), &app.admin, scheme)
         .await;

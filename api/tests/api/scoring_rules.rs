@@ -9,7 +9,7 @@ use crate::helpers::{spawn_app, TestApp};
 use crate::scoring::{last_month, row};
 
 /// The id of the active scheme for a category and period kind (the seeded ones).
-async fn scheme_of(app: &TestApp, category: &str, period: &str) -> (String, Value) {
+pub async fn scheme_of(app: &TestApp, category: &str, period: &str) -> (String, Value) {
     let list = app.get("/scoring/schemes", &app.admin).await;
     assert_eq!(list.status, 200, "{:?}", list.body);
     let found = list.body["items"]
