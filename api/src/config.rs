@@ -14,11 +14,231 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who may read the Prometheus metrics at `/metrics` (`MINQING_METRICS`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// No `/metrics` route at all: 404 like any unknown path (the default).
+    #[default]
+    Off,
+    /// `token:<secret>`: only with `Authorization: Bearer <secret>`; any other request answers
+    /// the same 404 as an unknown path, so the endpoint's existence is not revealed.
+    Token(String),
+    /// Anyone who reaches the port: only for a private network (route names, request
+    /// counts, pool use and outbox depth are then readable by all who can connect).
+    Open,
+}
+
+impl MetricsMode {
+    /// Parses `off`, `open` or `token:<secret>` (the secret at least 16 characters, no
+    /// spaces). Errors never repeat the value: it may hold the secret.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim();
+        if text == "off" {
+            return Ok(MetricsMode::Off);
+        }
+        if text == "open" {
+            return Ok(MetricsMode::Open);
+        }
+        let Some(secret) = text.strip_prefix("token:") else {
+            anyhow::bail!("MINQING_METRICS must be off, open or token:<secret>");
+        };
+        anyhow::ensure!(
+            secret.chars().count() >= 16 && !secret.chars().any(char::is_whitespace),
+            "MINQING_METRICS token:<secret> needs a secret of at least 16 characters without spaces"
+        );
+        Ok(MetricsMode::Token(secret.to_string()))
+    }
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for MetricsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricsMode::Off => f.write_str("Off"),
+            MetricsMode::Token(_) => f.write_str("Token(REDACTED)"),
+            MetricsMode::Open => f.write_str("Open"),
+        }
+    }
+}
+
+/// Where photo bytes live (`MINQING_PHOTOS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PhotoStorage {
+    /// `<data dir>/photos` (the default).
+    #[default]
+    DataDir,
+    /// `file:///absolute/path`: a directory of its own.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`: an S3-compatible object store.
+    S3(S3Settings),
+}
+
+/// An S3-compatible bucket for photos; `Debug` never shows the secret key or session token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix without leading or trailing `/`; empty for the bucket's root.
+    pub prefix: String,
+    /// `MINQING_S3_ENDPOINT` (`http(s)://host:port`, no trailing `/`): a MinIO, Ceph or other
+    /// S3-compatible server, addressed path-style. `None`: AWS itself, virtual-hosted style.
+    pub endpoint: Option<String>,
+    /// `MINQING_S3_REGION`, `us-east-1` unless set.
+    pub region: String,
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`, for temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl S3Settings {
+    /// `s3://bucket/prefix`, for messages and logs (no credentials in it).
+    pub fn location(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"REDACTED")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "REDACTED"),
+            )
+            .finish()
+    }
+}
+
+impl PhotoStorage {
+    /// Reads `MINQING_PHOTOS` (`s3://bucket/prefix` or `file:///path`; unset: the data
+    /// directory), and for S3 `MINQING_S3_ENDPOINT`, `MINQING_S3_REGION` and the `AWS_*`
+    /// credentials. Errors name the variable and never repeat a credential.
+    fn from_lookup(
+        var: &impl Fn(&str) -> Option<String>,
+        photos: Option<String>,
+        endpoint: Option<String>,
+        region: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let Some(url) = photos.map(|u| u.trim().to_string()) else {
+            anyhow::ensure!(
+                endpoint.is_none() && region.is_none(),
+                "MINQING_S3_ENDPOINT and MINQING_S3_REGION need MINQING_PHOTOS=s3://bucket/prefix"
+            );
+            return Ok(PhotoStorage::DataDir);
+        };
+        if let Some(path) = url.strip_prefix("file://") {
+            anyhow::ensure!(
+                endpoint.is_none() && region.is_none(),
+                "MINQING_S3_ENDPOINT and MINQING_S3_REGION need MINQING_PHOTOS=s3://bucket/prefix"
+            );
+            anyhow::ensure!(
+                path.starts_with('/') && path.len() > 1,
+                "MINQING_PHOTOS: a file:// store needs an absolute path, e.g. file:///var/lib/minqing/photos"
+            );
+            return Ok(PhotoStorage::Local(PathBuf::from(path)));
+        }
+        let Some(rest) = url.strip_prefix("s3://") else {
+            anyhow::bail!(
+                "MINQING_PHOTOS must be s3://bucket/prefix or file:///absolute/path{}",
+                if url.contains('@') {
+                    String::new()
+                } else {
+                    format!(", not {url:?}")
+                }
+            );
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(
+            !bucket.contains('@') && !bucket.contains(':'),
+            "MINQING_PHOTOS must not carry credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        );
+        anyhow::ensure!(
+            (3..=63).contains(&bucket.len())
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+                && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && bucket.ends_with(|c: char| c.is_ascii_alphanumeric()),
+            "MINQING_PHOTOS: {bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+        );
+        let prefix = prefix.trim_end_matches('/');
+        anyhow::ensure!(
+            prefix.is_empty()
+                || prefix.split('/').all(|part| {
+                    !part.is_empty()
+                        && part != "."
+                        && part != ".."
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                }),
+            "MINQING_PHOTOS: the key prefix {prefix:?} may hold only letters, digits, '-', '_' and '.' between single '/'"
+        );
+        let endpoint = endpoint
+            .map(|text| -> anyhow::Result<String> {
+                let parsed = reqwest::Url::parse(text.trim()).map_err(|e| {
+                    anyhow::anyhow!("MINQING_S3_ENDPOINT must be a URL such as http://127.0.0.1:9000: {e}")
+                })?;
+                anyhow::ensure!(
+                    matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(),
+                    "MINQING_S3_ENDPOINT must be an http:// or https:// URL such as http://127.0.0.1:9000"
+                );
+                anyhow::ensure!(
+                    parsed.username().is_empty() && parsed.password().is_none(),
+                    "MINQING_S3_ENDPOINT must not carry credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                );
+                anyhow::ensure!(
+                    parsed.path() == "/" && parsed.query().is_none() && parsed.fragment().is_none(),
+                    "MINQING_S3_ENDPOINT is the server alone (scheme, host, port): the bucket goes in MINQING_PHOTOS"
+                );
+                Ok(parsed.as_str().trim_end_matches('/').to_string())
+            })
+            .transpose()?;
+        let region = region.map_or_else(|| "us-east-1".to_string(), |r| r.trim().to_string());
+        anyhow::ensure!(
+            !region.is_empty()
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "MINQING_S3_REGION must be a region name such as us-east-1, not {region:?}"
+        );
+        let (access_key_id, secret_access_key) =
+            match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => (id, secret),
+                _ => anyhow::bail!(
+                    "MINQING_PHOTOS=s3://… needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ),
+            };
+        Ok(PhotoStorage::S3(S3Settings {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            session_token: var("AWS_SESSION_TOKEN"),
+        }))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
     pub bind: String,
     pub data_dir: PathBuf,
+    /// Where photo bytes live (`MINQING_PHOTOS`); the data directory unless set.
+    pub photos: PhotoStorage,
     pub jwt_secret: Option<String>,
     pub admin_phone: Option<String>,
     pub admin_password: Option<String>,
@@ -32,12 +252,19 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// How often background jobs run (reminders, escalation, auto-close, webhook delivery).
     pub job_interval: std::time::Duration,
+    /// How long a webhook receiver may take to answer one delivery.
+    pub webhook_timeout: std::time::Duration,
     /// Internal hosts and networks outbound requests (webhooks) may reach; empty: none.
     pub outbound_allow: AllowList,
+    /// Load balancers whose `X-Forwarded-For` tells the client's address; empty: none, the
+    /// peer address is the client's.
+    pub trusted_proxies: AllowList,
     /// Check-in kinds that need a photo in towns without their own list; default none.
     pub photo_required_kinds: Vec<minqing_protocol::CheckinKind>,
     /// How long a request's whole body may take to arrive (JSON, photos, forms); 408 after.
     pub body_timeout: std::time::Duration,
+    /// Who may read `/metrics`; off unless set.
+    pub metrics: MetricsMode,
 }
 
 /// The same settings as a TOML file may hold them (keys in lower case, without `MINQING_`).
@@ -47,6 +274,9 @@ struct FileConfig {
     database_url: Option<String>,
     bind: Option<String>,
     data_dir: Option<PathBuf>,
+    photos: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
     jwt_secret: Option<String>,
     admin_phone: Option<String>,
     admin_password: Option<String>,
@@ -57,9 +287,12 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     timezone: Option<String>,
     job_interval_secs: Option<f64>,
+    webhook_timeout_secs: Option<u64>,
     outbound_allow: Option<String>,
+    trusted_proxies: Option<String>,
     photo_required_kinds: Option<String>,
     body_timeout_secs: Option<i64>,
+    metrics: Option<String>,
 }
 
 impl Default for Config {
@@ -68,6 +301,7 @@ impl Default for Config {
             database_url: "sqlite://minqing.db".into(),
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
+            photos: PhotoStorage::DataDir,
             jwt_secret: None,
             admin_phone: None,
             admin_password: None,
@@ -78,10 +312,13 @@ impl Default for Config {
             log_format: LogFormat::Text,
             timezone: chrono_tz::Asia::Shanghai,
             job_interval: std::time::Duration::from_secs(60),
+            webhook_timeout: std::time::Duration::from_secs(10),
             outbound_allow: AllowList::default(),
+            trusted_proxies: AllowList::default(),
             photo_required_kinds: Vec::new(),
             // A 15 MB photo at 4 Mbit/s; a connection trickling bytes is cut after this.
             body_timeout: std::time::Duration::from_secs(30),
+            metrics: MetricsMode::Off,
         }
     }
 }
@@ -144,6 +381,22 @@ impl Config {
             Some(_) => anyhow::bail!("MINQING_JOB_INTERVAL_SECS must be between 0.05 and 86400"),
             None => defaults.job_interval,
         };
+        let webhook_timeout = match var("MINQING_WEBHOOK_TIMEOUT_SECS") {
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                anyhow::anyhow!("MINQING_WEBHOOK_TIMEOUT_SECS must be a whole number of seconds")
+            })?),
+            None => file.webhook_timeout_secs,
+        };
+        let webhook_timeout = match webhook_timeout {
+            Some(secs) if (1..=60).contains(&secs) => std::time::Duration::from_secs(secs),
+            Some(_) => anyhow::bail!("MINQING_WEBHOOK_TIMEOUT_SECS must be between 1 and 60"),
+            None => defaults.webhook_timeout,
+        };
+        let trusted_proxies = match var("MINQING_TRUSTED_PROXIES").or(file.trusted_proxies) {
+            Some(text) => AllowList::parse_networks(&text)
+                .map_err(|e| anyhow::anyhow!("MINQING_TRUSTED_PROXIES: {e}"))?,
+            None => defaults.trusted_proxies,
+        };
         let outbound_allow = match var("MINQING_OUTBOUND_ALLOW").or(file.outbound_allow) {
             Some(text) => AllowList::parse(&text)
                 .map_err(|e| anyhow::anyhow!("MINQING_OUTBOUND_ALLOW: {e}"))?,
@@ -180,13 +433,27 @@ impl Config {
                 .collect::<anyhow::Result<Vec<_>>>()?,
             None => defaults.photo_required_kinds,
         };
+        let metrics = match var("MINQING_METRICS").or(file.metrics) {
+            Some(text) => MetricsMode::parse(&text)?,
+            None => defaults.metrics,
+        };
+        let photos = PhotoStorage::from_lookup(
+            &var,
+            var("MINQING_PHOTOS").or(file.photos),
+            var("MINQING_S3_ENDPOINT").or(file.s3_endpoint),
+            var("MINQING_S3_REGION").or(file.s3_region),
+        )?;
         Ok(Config {
+            photos,
+            metrics,
             timezone,
             photo_required_kinds,
             db_wait,
             body_timeout,
             job_interval,
+            webhook_timeout,
             outbound_allow,
+            trusted_proxies,
             database_url: var("DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or(defaults.database_url),
@@ -296,6 +563,144 @@ mod tests {
         let err =
             Config::from_lookup(lookup(&[("MINQING_PHOTO_REQUIRED_KINDS", "selfie")])).unwrap_err();
         assert!(err.to_string().contains("selfie"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_unless_set_and_the_token_is_never_shown() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.metrics, MetricsMode::Off);
+        let open = Config::from_lookup(lookup(&[("MINQING_METRICS", "open")])).unwrap();
+        assert_eq!(open.metrics, MetricsMode::Open);
+        let secret = "s3cret-s3cret-s3cret";
+        let token = Config::from_lookup(lookup(&[("MINQING_METRICS", &format!("token:{secret}"))]))
+            .unwrap();
+        assert_eq!(token.metrics, MetricsMode::Token(secret.into()));
+        assert!(!format!("{token:?}").contains(secret));
+        for bad in ["on", "token:", "token:short", "tokn:s3cret-s3cret-s3cret"] {
+            let err = Config::from_lookup(lookup(&[("MINQING_METRICS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("MINQING_METRICS"), "{err}");
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn photos_are_in_the_data_directory_unless_set() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.photos, PhotoStorage::DataDir);
+        let config =
+            Config::from_lookup(lookup(&[("MINQING_PHOTOS", "file:///srv/photos")])).unwrap();
+        assert_eq!(
+            config.photos,
+            PhotoStorage::Local(PathBuf::from("/srv/photos"))
+        );
+    }
+
+    #[test]
+    fn an_s3_photo_store_is_read_and_its_secret_never_shown() {
+        let secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
+        let config = Config::from_lookup(lookup(&[
+            ("MINQING_PHOTOS", "s3://minqing-photos/county/photos/"),
+            ("MINQING_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_SESSION_TOKEN", "session-token-value"),
+        ]))
+        .unwrap();
+        let PhotoStorage::S3(s3) = &config.photos else {
+            panic!("{:?}", config.photos)
+        };
+        assert_eq!(s3.bucket, "minqing-photos");
+        assert_eq!(s3.prefix, "county/photos");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.location(), "s3://minqing-photos/county/photos");
+        assert_eq!(s3.secret_access_key, secret);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(!shown.contains("session-token-value"), "{shown}");
+
+        let root = Config::from_lookup(lookup(&[
+            ("MINQING_PHOTOS", "s3://photos"),
+            ("MINQING_S3_REGION", "cn-north-1"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]))
+        .unwrap();
+        let PhotoStorage::S3(s3) = root.photos else {
+            panic!("not S3")
+        };
+        assert_eq!((s3.prefix.as_str(), s3.region.as_str()), ("", "cn-north-1"));
+        assert_eq!(s3.endpoint, None);
+    }
+
+    #[test]
+    fn bad_photo_store_settings_are_named_without_echoing_credentials() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ];
+        for (photos, endpoint, expected) in [
+            ("ftp://bucket/x", None, "MINQING_PHOTOS"),
+            ("photos", None, "MINQING_PHOTOS"),
+            ("file://relative/dir", None, "absolute path"),
+            ("s3://", None, "bucket name"),
+            ("s3://Bad_Bucket/x", None, "bucket name"),
+            ("s3://bucket//x", None, "prefix"),
+            ("s3://bucket/a/../b", None, "prefix"),
+            (
+                "s3://bucket/x",
+                Some("127.0.0.1:9000"),
+                "MINQING_S3_ENDPOINT",
+            ),
+            ("s3://bucket/x", Some("ftp://host"), "MINQING_S3_ENDPOINT"),
+            (
+                "s3://bucket/x",
+                Some("http://host/bucket"),
+                "MINQING_S3_ENDPOINT",
+            ),
+            ("s3://bucket/x", Some("http://"), "MINQING_S3_ENDPOINT"),
+        ] {
+            let mut vars = vec![("MINQING_PHOTOS", photos)];
+            vars.extend(endpoint.map(|e| ("MINQING_S3_ENDPOINT", e)));
+            vars.extend(keys);
+            let err = Config::from_lookup(lookup(&vars)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{photos} {endpoint:?}: {err}");
+        }
+        for leaky in [
+            "s3://AKID:hunter2-secret@bucket/x",
+            "ftp://u:hunter2-secret@h",
+        ] {
+            let mut vars = vec![("MINQING_PHOTOS", leaky)];
+            vars.extend(keys);
+            let err = Config::from_lookup(lookup(&vars)).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let err = Config::from_lookup(lookup(&[
+            ("MINQING_PHOTOS", "s3://bucket/x"),
+            (
+                "MINQING_S3_ENDPOINT",
+                "http://AKID:hunter2-secret@127.0.0.1:9000",
+            ),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("credentials") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let err = Config::from_lookup(lookup(&[
+            ("MINQING_PHOTOS", "s3://bucket/x"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("AWS_SECRET_ACCESS_KEY"), "{err}");
+        let err = Config::from_lookup(lookup(&[("MINQING_S3_ENDPOINT", "http://127.0.0.1:9000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MINQING_PHOTOS=s3://"), "{err}");
     }
 
     #[test]

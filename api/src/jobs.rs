@@ -1,10 +1,10 @@
 //! Background jobs, run by every server every `MINQING_JOB_INTERVAL_SECS`: reminders before
 //! a deadline, escalation once an order is overdue, closing resolved orders nobody rated,
 //! delivering queued webhook events, and sending the attendance of 夜学 / 夜议 sessions left
-//! without minutes to review. Each alert is recorded once per order and
-//! deadline, so several servers running the same jobs raise it once.
-
-use std::time::Duration;
+//! without minutes to review. Every server runs them, and each due item is handled once:
+//! an alert (reminder, escalation, auto-close) is a row inserted once per order and deadline,
+//! a 夜学 / 夜议 is marked incomplete by a conditional update, and a webhook delivery is
+//! claimed for a lease before it is sent.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -14,7 +14,7 @@ use minqing_protocol::WorkOrderStatus;
 use crate::db::models::{enum_text, parse_enum, utc};
 use crate::db::webhooks::{self, Attempt};
 use crate::db::work_orders::{self, EventRow};
-use crate::db::{new_id, DbConn};
+use crate::db::{attempts, new_id, DbConn};
 use crate::domain::webhook::{backoff, signature, MAX_ATTEMPTS};
 use crate::domain::work_order::{next_status, Party, Step, AUTO_CLOSE_AFTER_DAYS};
 use crate::error::ApiResult;
@@ -25,9 +25,15 @@ use crate::outbound::Outbound;
 const REMIND_BEFORE_HOURS: i64 = 24;
 /// Orders and deliveries handled per tick; the rest wait for the next one.
 const BATCH: i64 = 200;
+/// How long a claimed delivery belongs to the server that claimed it, in webhook timeouts:
+/// longer than a send can take, so only a server that died mid-send loses its claim.
+const LEASE_IN_TIMEOUTS: u32 = 3;
+/// Attempt tallies are kept this long after their window began: longer than any limit's
+/// window (the longest is a day).
+const TALLIES_KEPT_HOURS: i64 = 48;
 
 pub async fn run(state: State) {
-    let client = match Outbound::new(&state.config.outbound_allow, Duration::from_secs(10)) {
+    let client = match Outbound::new(&state.config.outbound_allow, state.config.webhook_timeout) {
         Ok(client) => client,
         Err(err) => {
             tracing::error!(error = %err, "background jobs cannot start: no HTTP client");
@@ -37,7 +43,9 @@ pub async fn run(state: State) {
     let mut ticker = tokio::time::interval(state.config.job_interval);
     loop {
         ticker.tick().await;
-        if let Err(err) = tick(&state, &client).await {
+        let outcome = tick(&state, &client).await;
+        state.metrics.job_ran(outcome.is_ok());
+        if let Err(err) = outcome {
             tracing::warn!(error = %err, "background jobs: a tick failed; retrying next tick");
         }
     }
@@ -53,7 +61,10 @@ async fn tick(state: &State, client: &Outbound) -> ApiResult<()> {
     let rules = state.rules.clone();
     state
         .db
-        .run(move |conn| crate::night_sessions::mark_overdue(conn, now, &rules))
+        .run(move |conn| {
+            crate::night_sessions::mark_overdue(conn, now, &rules)?;
+            attempts::prune(conn, now - chrono::Duration::hours(TALLIES_KEPT_HOURS))
+        })
         .await?;
     deliver(state, client, now).await
 }
@@ -112,6 +123,14 @@ pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>, tz: Tz) -> ApiResu
     }
     let unrated_since = (now - chrono::Duration::days(AUTO_CLOSE_AFTER_DAYS)).naive_utc();
     for mut row in webhooks::unrated_resolved_before(conn, unrated_since, BATCH)? {
+        let Some(resolved_at) = row.resolved_at else {
+            continue;
+        };
+        // An alert row keyed by the resolution is the claim: of servers closing the same order
+        // at once, one inserts it and closes the order, the others find it taken.
+        if !webhooks::raise_alert(conn, &row.id, "auto_closed", resolved_at, now.naive_utc())? {
+            continue;
+        }
         let from: WorkOrderStatus = parse_enum(&row.status)?;
         let Ok(to) = next_status(from, Step::AutoClose, Party::System) else {
             continue;
@@ -137,9 +156,13 @@ pub fn watch_deadlines(conn: &mut DbConn, now: DateTime<Utc>, tz: Tz) -> ApiResu
 /// outbound guard refuses is never contacted (the attempt fails with the reason), and a
 /// redirect is not followed: it is a failed attempt like any other non-2xx answer.
 async fn deliver(state: &State, client: &Outbound, now: DateTime<Utc>) -> ApiResult<()> {
+    let lease = state.config.webhook_timeout * LEASE_IN_TIMEOUTS;
+    let lease_until = (now
+        + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(3)))
+    .naive_utc();
     let due = state
         .db
-        .run(move |conn| webhooks::due_deliveries(conn, now.naive_utc(), BATCH))
+        .run(move |conn| webhooks::claim_due_deliveries(conn, now.naive_utc(), lease_until, BATCH))
         .await?;
     if due.is_empty() {
         return Ok(());

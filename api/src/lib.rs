@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod manual_values;
 pub mod media;
+pub mod metrics;
 pub mod night_sessions;
 pub mod outbound;
 pub mod pages;

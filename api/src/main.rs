@@ -41,11 +41,24 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The photo store.
+    Photos {
+        #[command(subcommand)]
+        command: PhotosCommand,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum PhotosCommand {
+    /// Copies every photo of the data directory's store (MINQING_DATA_DIR/photos) into the
+    /// S3 store MINQING_PHOTOS names; photos already there are skipped, so it can be run
+    /// again to resume or to catch up.
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +124,9 @@ fn run() -> anyhow::Result<()> {
             report(&done, "restored");
             Ok(())
         }
+        Command::Photos {
+            command: PhotosCommand::Migrate,
+        } => migrate_photos(&config),
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -150,6 +166,44 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn migrate_photos(config: &Config) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use minqing_api::config::PhotoStorage;
+    use minqing_api::media::s3::S3Store;
+    use minqing_api::media::store::{self, LocalDisk, PhotoStore};
+
+    let PhotoStorage::S3(settings) = &config.photos else {
+        anyhow::bail!(
+            "photos migrate copies the data directory's photos into S3: set MINQING_PHOTOS=s3://bucket/prefix"
+        );
+    };
+    let source = config.data_dir.join("photos");
+    anyhow::ensure!(
+        source.is_dir(),
+        "no photos to migrate: {} is not a directory (MINQING_DATA_DIR)",
+        source.display()
+    );
+    let from = LocalDisk::new(&source)?;
+    let to = S3Store::new(settings)?;
+    to.check().context("the S3 photo store cannot be reached")?;
+    println!(
+        "copying the photos in {} to {}",
+        source.display(),
+        to.location()
+    );
+    let done = store::migrate(&from, &to, |done| {
+        let seen = done.copied + done.present;
+        if seen % 500 == 0 {
+            println!("  {seen} photo file(s) so far, {} copied", done.copied);
+        }
+    })?;
+    println!(
+        "copied {} photo file(s); {} already there",
+        done.copied, done.present
+    );
+    Ok(())
 }
 
 fn report(done: &backup::Copied, what: &str) {

@@ -81,12 +81,23 @@ impl AllowList {
         Ok(list)
     }
 
+    /// Parses a list of addresses and networks only (`MINQING_TRUSTED_PROXIES`).
+    pub fn parse_networks(text: &str) -> Result<Self, String> {
+        let list = Self::parse(text)?;
+        match list.hosts.first() {
+            Some(host) => Err(format!(
+                "{host:?} is not an IP address or a CIDR such as 10.0.0.0/8"
+            )),
+            None => Ok(list),
+        }
+    }
+
     fn allows_host(&self, host: &str) -> bool {
         let host = normal_host(host);
         self.hosts.contains(&host)
     }
 
-    fn allows_ip(&self, ip: IpAddr) -> bool {
+    pub fn allows_ip(&self, ip: IpAddr) -> bool {
         let plain = canonical(ip);
         self.nets
             .iter()

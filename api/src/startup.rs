@@ -23,7 +23,7 @@ use crate::db::{new_id, settings, users, Db};
 use crate::domain::checkin::CheckinRules;
 use crate::domain::people::Phone;
 use crate::http::{self, middleware, ApiDoc, AppState};
-use crate::media::store::LocalDisk;
+use crate::media::store;
 use crate::telemetry::RedactedSpans;
 use crate::villages::BoundaryCache;
 
@@ -55,18 +55,16 @@ impl Application {
             db: db.clone(),
             keys: TokenKeys::from_secret(secret.as_bytes(), config.access_ttl_secs),
             limiters: Limiters::default(),
-            actors: ActorCache::default(),
+            actors: ActorCache::new(db.backend() == crate::db::Backend::Postgres),
             rules: CheckinRules {
                 timezone: config.timezone,
                 photo_required_kinds: config.photo_required_kinds.clone(),
                 ..CheckinRules::default()
             },
             boundaries: BoundaryCache::default(),
-            photos: Arc::new(
-                LocalDisk::new(config.data_dir.join("photos"))
-                    .with_context(|| "opening the photo store")?,
-            ),
+            photos: store::open(&config).with_context(|| "opening the photo store")?,
             photo_slots: tokio::sync::Semaphore::new(2),
+            metrics: crate::metrics::Metrics::new(),
             config: Arc::new(config),
         });
         tokio::spawn(crate::jobs::run(state.clone()));
@@ -83,6 +81,7 @@ impl Application {
                 .app_data(known_routes)
                 .app_data(http::query_config())
                 .configure(crate::pages::routes)
+                .configure(|cfg| crate::metrics::routes(cfg, &state.config.metrics))
                 .default_service(web::to(middleware::no_route))
                 .wrap(from_fn(middleware::body_deadline))
                 .wrap(from_fn(middleware::security_headers))
@@ -102,6 +101,7 @@ impl Application {
                     }
                 })
                 .wrap(from_fn(middleware::access_log))
+                .wrap(from_fn(crate::metrics::record))
                 .wrap(TracingLogger::<RedactedSpans>::new())
         })
         .listen(listener)?

@@ -28,7 +28,7 @@ use crate::domain::workdays::{deadline_notice, due_at, DueSpec, WorkCalendar};
 use crate::domain::Invalid;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::required_note;
-use crate::http::AppState;
+use crate::http::{AppState, State};
 
 /// Timeline entries whose note and photos are answers to the reporter, shown on public
 /// tracking; the rest (acceptance, extensions, ratings) are working records.
@@ -104,7 +104,7 @@ fn hash_query_code(order_id: &str, query_code: &str) -> String {
 /// uploader (`crate::media::store_photo` with `None`); they are attached besides
 /// `input.photo_ids`, which must be the actor's own uploads.
 pub async fn file_order(
-    state: &AppState,
+    state: &State,
     actor: Option<Actor>,
     client_ip: &str,
     input: NewWorkOrder,
@@ -113,12 +113,21 @@ pub async fn file_order(
     let valid = parse_new_order(&input, actor.as_ref().map(|a| a.role))?;
     let now = Utc::now();
     if actor.is_none() {
-        state.limiters.report_ip.check(client_ip, now)?;
-        state.limiters.report_ip.record(client_ip, now);
-        if let Some(phone) = &valid.reporter_phone {
-            state.limiters.report_phone.check(phone.as_str(), now)?;
-            state.limiters.report_phone.record(phone.as_str(), now);
-        }
+        let (app, ip) = (state.clone(), client_ip.to_string());
+        let phone = valid
+            .reporter_phone
+            .as_ref()
+            .map(|p| p.as_str().to_string());
+        state
+            .db
+            .run(move |conn| {
+                app.limiters.report_ip.take(conn, &ip, now)?;
+                match phone {
+                    Some(phone) => app.limiters.report_phone.take(conn, &phone, now),
+                    None => Ok(()),
+                }
+            })
+            .await?;
     }
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&input).unwrap_or_default(),
@@ -340,8 +349,8 @@ pub fn order_by_query_code(
     now: DateTime<Utc>,
 ) -> ApiResult<WorkOrderRow> {
     let code = code.trim().to_ascii_uppercase();
-    state.limiters.query_code_order.check(&code, now)?;
-    state.limiters.query_code_ip.check(client_ip, now)?;
+    state.limiters.query_code_order.check(conn, &code, now)?;
+    state.limiters.query_code_ip.check(conn, client_ip, now)?;
     let matched = match work_orders::find_by_code(conn, &code)? {
         Some(row) => {
             let stored = work_orders::query_code_hash(conn, &row.id)?;
@@ -350,11 +359,14 @@ pub fn order_by_query_code(
         }
         None => None,
     };
-    matched.ok_or_else(|| {
-        state.limiters.query_code_order.record(&code, now);
-        state.limiters.query_code_ip.record(client_ip, now);
-        ApiError::NotFound(NO_SUCH_ORDER.into())
-    })
+    match matched {
+        Some(row) => Ok(row),
+        None => {
+            state.limiters.query_code_order.record(conn, &code, now)?;
+            state.limiters.query_code_ip.record(conn, client_ip, now)?;
+            Err(ApiError::NotFound(NO_SUCH_ORDER.into()))
+        }
+    }
 }
 
 /// The working-day calendar around `at` (the year before, that year and the two after).

@@ -5,6 +5,7 @@
 //! (e.g. `postgres://postgres@127.0.0.1/postgres`): a fresh schema, dropped afterwards.
 
 pub mod photos;
+pub mod s3;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -2,8 +2,10 @@
 //! its actor, and loading it from the database each time costs a round trip per request.
 //! An entry holds the user's token epoch too and answers only a token of that epoch, so a
 //! token older than a reset, disable or role change never passes through the cache.
-//! Changes made through this server evict the entry at once; on other servers an entry
-//! lives at most `TTL`.
+//! Changes made through this server evict the entry at once. Only a server that is alone
+//! on its database keeps the cache (SQLite): on PostgreSQL other servers may change a user
+//! at any moment, so every request reads the user afresh and a disable, a role change or a
+//! reset takes effect on every server at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +32,8 @@ struct Entries {
 #[derive(Default)]
 pub struct ActorCache {
     entries: Mutex<Entries>,
+    /// Off when other servers may share the database.
+    off: bool,
 }
 
 /// When an actor is about to be loaded: `put` keeps it only if nothing was evicted since.
@@ -37,12 +41,23 @@ pub struct ActorCache {
 pub struct Loading(u64);
 
 impl ActorCache {
+    /// A cache for a server alone on its database, or none (`shared`).
+    pub fn new(shared: bool) -> Self {
+        ActorCache {
+            off: shared,
+            ..ActorCache::default()
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
         f(&mut self.entries.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The cached actor of a token of `epoch`; none when absent, stale, or of another epoch.
     pub fn get(&self, user_id: &str, epoch: i32) -> Option<Actor> {
+        if self.off {
+            return None;
+        }
         self.with(|e| match e.map.get(user_id) {
             Some(entry) if entry.at.elapsed() < TTL && entry.epoch == epoch => {
                 Some(entry.actor.clone())
@@ -60,7 +75,7 @@ impl ActorCache {
     /// loaded row may predate the change that caused it).
     pub fn put(&self, actor: Actor, epoch: i32, since: Loading) {
         self.with(|e| {
-            if e.evictions != since.0 {
+            if self.off || e.evictions != since.0 {
                 return;
             }
             if e.map.len() >= MAX_ENTRIES {
@@ -110,7 +125,7 @@ mod tests {
 
     #[test]
     fn put_get_evict() {
-        let cache = ActorCache::default();
+        let cache = ActorCache::new(false);
         assert!(cache.get("u", 0).is_none());
         cache.put(actor(), 0, cache.loading());
         assert_eq!(cache.get("u", 0), Some(actor()));
@@ -123,7 +138,7 @@ mod tests {
 
     #[test]
     fn only_a_token_of_the_cached_epoch_is_answered() {
-        let cache = ActorCache::default();
+        let cache = ActorCache::new(false);
         cache.put(actor(), 2, cache.loading());
         assert!(cache.get("u", 1).is_none(), "an older token");
         assert!(
@@ -135,10 +150,17 @@ mod tests {
 
     #[test]
     fn an_actor_loaded_before_an_eviction_is_not_cached() {
-        let cache = ActorCache::default();
+        let cache = ActorCache::new(false);
         let since = cache.loading();
         cache.evict("u");
         cache.put(actor(), 0, since);
+        assert!(cache.get("u", 0).is_none());
+    }
+
+    #[test]
+    fn a_server_sharing_its_database_keeps_nothing() {
+        let cache = ActorCache::new(true);
+        cache.put(actor(), 0, cache.loading());
         assert!(cache.get("u", 0).is_none());
     }
 }

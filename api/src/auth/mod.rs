@@ -16,7 +16,7 @@ use crate::db::models::UserRow;
 use crate::db::users;
 use crate::domain::people::Phone;
 use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
+use crate::http::State;
 
 /// Checks a phone and password for any sign-in (the API's and the pages'): the attempt is
 /// counted per phone and address, per phone and per address before the password is checked
@@ -25,20 +25,37 @@ use crate::http::AppState;
 /// password and a disabled account all look the same: whoever tries cannot learn which phone
 /// numbers have accounts, enabled or not.
 pub async fn sign_in(
-    state: &AppState,
+    state: &State,
     phone: &str,
     password: String,
     client_ip: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<UserRow> {
-    let phone = Phone::parse(phone)?;
-    state.limiters.count_login(phone.as_str(), client_ip, now)?;
-    let (user, matches) = match check(state, phone.as_str(), password).await {
+    let phone = Phone::parse(phone)?.as_str().to_string();
+    let (app, ip) = (state.clone(), client_ip.to_string());
+    let (counting, lookup, at) = (state.clone(), phone.clone(), ip.clone());
+    let found = state
+        .db
+        .run(move |conn| {
+            counting.limiters.count_login(conn, &lookup, &at, now)?;
+            Ok(users::find_by_phone(conn, &lookup))
+        })
+        .await?;
+    let checked = match found {
+        Ok(user) => {
+            let stored = user.as_ref().map(|u| u.password_hash.clone());
+            let verified = state.limiters.passwords.verify(password, stored).await;
+            verified.map(|matches| (user, matches))
+        }
+        Err(e) => Err(e),
+    };
+    let (user, matches) = match checked {
         Ok(checked) => checked,
         Err(e) => {
             state
-                .limiters
-                .login_not_checked(phone.as_str(), client_ip, now);
+                .db
+                .run(move |conn| app.limiters.login_not_checked(conn, &phone, &ip, now))
+                .await?;
             return Err(e);
         }
     };
@@ -49,24 +66,8 @@ pub async fn sign_in(
         ));
     };
     state
-        .limiters
-        .login_succeeded(phone.as_str(), client_ip, now);
-    Ok(user)
-}
-
-/// The user with that phone, if any, and whether the password matches (checked against a
-/// dummy hash when there is no such user, so both take as long).
-async fn check(
-    state: &AppState,
-    phone: &str,
-    password: String,
-) -> ApiResult<(Option<UserRow>, bool)> {
-    let lookup = phone.to_string();
-    let user = state
         .db
-        .run(move |conn| users::find_by_phone(conn, &lookup))
+        .run(move |conn| app.limiters.login_succeeded(conn, &phone, &ip, now))
         .await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state.limiters.passwords.verify(password, stored).await?;
-    Ok((user, matches))
+    Ok(user)
 }

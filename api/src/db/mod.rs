@@ -18,6 +18,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiResult;
 
+pub mod attempts;
 pub mod audit;
 pub mod categories;
 pub mod checkins;
@@ -233,6 +234,16 @@ impl Db {
             AnyPool::Sqlite(..) => Backend::Sqlite,
             AnyPool::Pg(_) => Backend::Postgres,
         }
+    }
+
+    /// The pool's connections now: `(in use, idle, most it opens)`, for `/metrics`.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let (state, max) = match &self.pool {
+            AnyPool::Sqlite(pool, _) => (pool.state(), pool.max_size()),
+            AnyPool::Pg(pool) => (pool.state(), pool.max_size()),
+        };
+        let idle = state.idle_connections;
+        (state.connections.saturating_sub(idle), idle, max)
     }
 
     /// A connection for blocking code (CLI, startup); handlers use [`Db::run`].

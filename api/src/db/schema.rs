@@ -9,6 +9,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    attempt_tallies (limiter, key) {
+        limiter -> Text,
+        key -> Text,
+        window_start -> Timestamp,
+        count -> Integer,
+    }
+}
+
+diesel::table! {
     org_units (id) {
         id -> Text,
         name -> Text,

@@ -121,22 +121,57 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Deliveries whose next attempt is due, with where and how to send them.
-pub fn due_deliveries(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    limit: i64,
-) -> ApiResult<Vec<(DeliveryRow, String, String)>> {
+/// The outbox's depth: deliveries to active webhooks neither delivered nor given up, due or
+/// not (what the jobs still have to send; a count over the `webhook_deliveries_pending` index).
+pub fn outbox_depth(conn: &mut DbConn) -> ApiResult<i64> {
     Ok(db_run!(conn, |c| webhook_deliveries::table
         .inner_join(webhooks::table)
         .filter(webhooks::active.eq(true))
         .filter(webhook_deliveries::delivered_at.is_null())
         .filter(webhook_deliveries::failed_at.is_null())
-        .filter(webhook_deliveries::next_attempt_at.le(now))
-        .order(webhook_deliveries::next_attempt_at)
-        .limit(limit)
-        .select((DeliveryRow::as_select(), webhooks::url, webhooks::secret))
-        .load(c))?)
+        .count()
+        .get_result(c))?)
+}
+
+/// Claims up to `limit` due deliveries to active webhooks, with each webhook's URL and
+/// secret: a claimed delivery is not due again before `lease_until`, so another server
+/// ticking at the same moment cannot claim it too, and a server that dies mid-send leaves it
+/// to be sent again once the lease ends.
+pub fn claim_due_deliveries(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> ApiResult<Vec<(DeliveryRow, String, String)>> {
+    conn.write(|conn| {
+        let due: Vec<(DeliveryRow, String, String)> = db_run!(conn, |c| webhook_deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhooks::active.eq(true))
+            .filter(webhook_deliveries::delivered_at.is_null())
+            .filter(webhook_deliveries::failed_at.is_null())
+            .filter(webhook_deliveries::next_attempt_at.le(now))
+            .order(webhook_deliveries::next_attempt_at)
+            .limit(limit)
+            .select((DeliveryRow::as_select(), webhooks::url, webhooks::secret))
+            .load(c))?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for delivery in due {
+            // Re-checked in the statement itself: on PostgreSQL a concurrent claimer waits
+            // for the row, then finds it no longer due.
+            let taken = db_run!(conn, |c| diesel::update(
+                webhook_deliveries::table.find(&delivery.0.id)
+            )
+            .filter(webhook_deliveries::delivered_at.is_null())
+            .filter(webhook_deliveries::failed_at.is_null())
+            .filter(webhook_deliveries::next_attempt_at.le(now))
+            .set(webhook_deliveries::next_attempt_at.eq(lease_until))
+            .execute(c))?;
+            if taken == 1 {
+                claimed.push(delivery);
+            }
+        }
+        Ok(claimed)
+    })
 }
 
 pub struct Attempt<'a> {

@@ -172,7 +172,11 @@ async fn register(
 ) -> ApiResult<HttpResponse> {
     let now = Utc::now();
     let ip = client_ip(&req);
-    state.limiters.register_ip.take(&ip, now)?;
+    let (app, counted_ip) = (state.clone(), ip.clone());
+    state
+        .db
+        .run(move |conn| app.limiters.register_ip.take(conn, &counted_ip, now))
+        .await?;
 
     let input = body.0;
     let mut errors = Vec::new();

@@ -1,6 +1,7 @@
 //! Request extractors: JSON bodies that name the bad field, and the signed-in actor.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -267,9 +268,37 @@ impl FromRequest for MaybeAuthenticated {
 
 /// The client's address as seen by this server (used to limit attempts per IP).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let Some(trusted) = req
+        .app_data::<State>()
+        .map(|s| &s.config.trusted_proxies)
+        .filter(|t| t.allows_ip(peer))
+    else {
+        return peer.to_string();
+    };
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    forwarded_client(&forwarded.join(","), |ip| trusted.allows_ip(ip))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+/// The client behind trusted proxies: the rightmost address of `X-Forwarded-For` that is not
+/// a trusted proxy (addresses left of it were written by the client and prove nothing).
+fn forwarded_client(header: &str, trusted: impl Fn(IpAddr) -> bool) -> Option<IpAddr> {
+    let mut hops = header.rsplit(',').map(str::trim).filter(|h| !h.is_empty());
+    hops.find_map(|hop| match hop.parse::<IpAddr>() {
+        Ok(ip) if trusted(ip) => None,
+        Ok(ip) => Some(Some(ip)),
+        // Garbage where an address should be: the chain cannot be followed past it.
+        Err(_) => Some(None),
+    })
+    .flatten()
 }
 
 /// A required free-text field (a note, a reason, evidence): trimmed, 1–2000 characters.
@@ -575,7 +604,21 @@ mod objects_only {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::AllowList;
     use minqing_protocol::NewOrgUnit;
+
+    #[test]
+    fn the_client_is_the_rightmost_address_no_trusted_proxy_wrote() {
+        let trusted = AllowList::parse_networks("10.0.0.0/8").unwrap();
+        let client = |header: &str| forwarded_client(header, |ip| trusted.allows_ip(ip));
+        assert_eq!(client("203.0.113.7"), "203.0.113.7".parse().ok());
+        // A client's own X-Forwarded-For is kept by the balancer, left of what it adds.
+        assert_eq!(client("1.2.3.4, 203.0.113.7"), "203.0.113.7".parse().ok());
+        assert_eq!(client("203.0.113.7, 10.0.0.5"), "203.0.113.7".parse().ok());
+        assert_eq!(client("not-an-ip, 10.0.0.5"), None);
+        assert_eq!(client(""), None);
+        assert!(AllowList::parse_networks("balancer.local").is_err());
+    }
 
     fn field_of(err: ApiError) -> String {
         match err {

@@ -50,6 +50,8 @@ pub struct AppState {
     pub photos: Arc<dyn PhotoStore>,
     /// Photos being decoded at once (each may hold a large image in memory).
     pub photo_slots: tokio::sync::Semaphore,
+    /// What `/metrics` shows (counted only when `MINQING_METRICS` is not `off`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type State = web::Data<AppState>;

@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod photo_hash_measure;
 pub mod process;
+pub mod s3;
 pub mod store;
 
 use actix_web::web;

@@ -1,19 +1,104 @@
-//! Photo byte storage behind a small trait, so the local disk can later give way to an
-//! S3-compatible store without touching callers.
+//! Photo byte storage behind a small trait: the local disk, or an S3-compatible store
+//! (`super::s3`), chosen by `MINQING_PHOTOS` (see [`open`]) without touching callers. The
+//! methods block (disk or network): call them from the blocking pool (`web::block`).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::s3::S3Store;
+use crate::config::{Config, PhotoStorage};
 
 const MAX_KEY_LEN: usize = 100;
 
-/// Where photo bytes live; local disk now, an S3-compatible store later.
+/// Where photo bytes live: the local disk or an S3-compatible store.
 pub trait PhotoStore: Send + Sync {
     /// Idempotent: keys are content hashes, so the same key twice is the same photo.
     fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()>;
     /// `Ok(None)` when nothing is stored under `key`.
     fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Whether the store can be reached at all (readiness): cheap, stores nothing.
+    fn check(&self) -> io::Result<()>;
+    /// Whether something is stored under `key` (a migration skips what is already there).
+    fn contains(&self, key: &str) -> io::Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+}
+
+/// The photo store the configuration names: `<data dir>/photos` unless `MINQING_PHOTOS`
+/// says `file:///path` or `s3://bucket/prefix`. An S3 store is checked once, and only said
+/// to be unreachable in the log, not refused.
+pub fn open(config: &Config) -> io::Result<Arc<dyn PhotoStore>> {
+    Ok(match &config.photos {
+        PhotoStorage::DataDir => Arc::new(LocalDisk::new(config.data_dir.join("photos"))?),
+        PhotoStorage::Local(root) => Arc::new(LocalDisk::new(root)?),
+        PhotoStorage::S3(settings) => {
+            let s3 = S3Store::new(settings)?;
+            // Serve all the same (uploads then fail, and readiness says why): the store may
+            // come up after the server.
+            match s3.check() {
+                Ok(()) => tracing::info!(location = s3.location(), "photos are stored in S3"),
+                Err(e) => tracing::warn!(
+                    location = s3.location(),
+                    error = %e,
+                    "photos are stored in S3, which cannot be reached yet"
+                ),
+            }
+            Arc::new(s3)
+        }
+    })
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// Files copied by this run.
+    pub copied: usize,
+    /// Files the destination already had (an earlier run, or uploads since the switch).
+    pub present: usize,
+}
+
+/// Copies every photo file of `from` that `to` lacks (`minqing photos migrate`): a run
+/// stopped halfway is resumed by running it again. `progress` hears the counts after each
+/// file. Stops at the first failure, saying which file and how far it got.
+pub fn migrate(
+    from: &LocalDisk,
+    to: &dyn PhotoStore,
+    mut progress: impl FnMut(&Migrated),
+) -> anyhow::Result<Migrated> {
+    use anyhow::Context;
+    let keys = from
+        .keys()
+        .with_context(|| format!("listing the photos in {}", from.root().display()))?;
+    let mut done = Migrated::default();
+    for key in keys {
+        let copied = (|| -> io::Result<bool> {
+            if to.contains(&key)? {
+                return Ok(false);
+            }
+            // Listed a moment ago; gone now only if something else removed it.
+            let bytes = from
+                .get(&key)?
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the file disappeared"))?;
+            to.put(&key, &bytes)?;
+            Ok(true)
+        })()
+        .with_context(|| {
+            format!(
+                "copying {key} ({} copied, {} already there before it)",
+                done.copied, done.present
+            )
+        })?;
+        if copied {
+            done.copied += 1;
+        } else {
+            done.present += 1;
+        }
+        progress(&done);
+    }
+    Ok(done)
 }
 
 /// Files under `root/<first 2 chars of key>/<key>`, so no directory grows huge.
@@ -28,6 +113,36 @@ impl LocalDisk {
         let root = root.into();
         fs::create_dir_all(&root)?;
         Ok(LocalDisk { root })
+    }
+
+    /// The directory photos are stored under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every stored photo's key, sorted (temporary and stray files are not keys).
+    pub fn keys(&self) -> io::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for shard in fs::read_dir(&self.root)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for file in fs::read_dir(shard.path())? {
+                let file = file?;
+                let Ok(name) = file.file_name().into_string() else {
+                    continue;
+                };
+                if file.file_type()?.is_file()
+                    && validate_key(&name).is_ok()
+                    && name.get(..2) == shard.file_name().to_str()
+                {
+                    keys.push(name);
+                }
+            }
+        }
+        keys.sort_unstable();
+        Ok(keys)
     }
 
     fn shard(&self, key: &str) -> io::Result<PathBuf> {
@@ -68,11 +183,27 @@ impl PhotoStore for LocalDisk {
             Err(e) => Err(e),
         }
     }
+
+    fn contains(&self, key: &str) -> io::Result<bool> {
+        self.shard(key)?.join(key).try_exists()
+    }
+
+    /// The root exists and is a directory.
+    fn check(&self) -> io::Result<()> {
+        if fs::metadata(&self.root)?.is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", self.root.display()),
+            ))
+        }
+    }
 }
 
 /// Only `[0-9a-z.]`, at most 100 characters, and the first two (the shard directory) not
 /// dots: a key is always one plain file name, never `..` or a path.
-fn validate_key(key: &str) -> io::Result<()> {
+pub(crate) fn validate_key(key: &str) -> io::Result<()> {
     let bytes = key.as_bytes();
     let valid = bytes.len() >= 2
         && bytes.len() <= MAX_KEY_LEN

@@ -273,14 +273,14 @@ async fn report(
     let input = new_order(&form, &village.id);
     if errors.is_empty() {
         // Refuse an over-limit reporter before the photo costs any work.
-        let limited = state
-            .limiters
-            .report_ip
-            .check(&ip, now)
-            .and_then(|_| state.limiters.report_phone.check(&form.reporter_phone, now));
-        if let Err(e) = limited {
-            return Err(e.into());
-        }
+        let (app, at, phone) = (state.clone(), ip.clone(), form.reporter_phone.clone());
+        state
+            .db
+            .run(move |conn| {
+                app.limiters.report_ip.check(conn, &at, now)?;
+                app.limiters.report_phone.check(conn, &phone, now)
+            })
+            .await?;
         let mut photos = Vec::new();
         if let Some(bytes) = photo {
             match crate::media::store_photo(&state, None, bytes).await {

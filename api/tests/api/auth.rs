@@ -468,3 +468,155 @@ async fn the_first_admin_gets_a_generated_password_when_none_is_configured() {
     let again = minqing_api::startup::Application::build(config).unwrap();
     assert!(again.first_admin_notice.is_none());
 }
+
+/// The limits counted straight in the database, as every server counts them: per phone and
+/// address first, then per phone from anywhere, then per address; a window reopens once it
+/// has passed.
+#[tokio::test]
+async fn attempts_are_counted_per_pair_then_per_phone_then_per_address() {
+    let app = spawn_app().await;
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let conn = &mut db.conn().unwrap();
+    let limits = minqing_api::auth::Limiters::default();
+    let now = chrono::Utc::now();
+    for _ in 0..5 {
+        limits
+            .count_login(conn, "13900000001", "10.0.0.1", now)
+            .unwrap();
+    }
+    assert!(limits
+        .count_login(conn, "13900000001", "10.0.0.1", now)
+        .is_err());
+    // The same phone from elsewhere, and another phone from that address, still try.
+    limits
+        .count_login(conn, "13900000001", "10.0.0.2", now)
+        .unwrap();
+    limits
+        .count_login(conn, "13900000002", "10.0.0.1", now)
+        .unwrap();
+    // 20 failures for one phone from any addresses lock that phone everywhere.
+    for i in 3..=6 {
+        for _ in 0..5 {
+            let _ = limits.count_login(conn, "13900000001", &format!("10.0.0.{i}"), now);
+        }
+    }
+    let refused = limits.count_login(conn, "13900000001", "10.0.0.99", now);
+    assert!(matches!(
+        refused,
+        Err(minqing_api::error::ApiError::TooManyRequests {
+            retry_after_secs: 899..=900
+        })
+    ));
+    // A refused attempt counts nowhere: 10.0.0.99 has no failures.
+    for i in 0..30 {
+        limits
+            .count_login(conn, &format!("1370000{i:04}"), "10.0.0.99", now)
+            .unwrap();
+    }
+    assert!(limits
+        .count_login(conn, "13799999999", "10.0.0.99", now)
+        .is_err());
+    // Fifteen minutes on, every window has passed.
+    let later = now + chrono::Duration::minutes(15);
+    limits
+        .count_login(conn, "13900000001", "10.0.0.1", later)
+        .unwrap();
+    limits
+        .count_login(conn, "13799999999", "10.0.0.99", later)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_success_forgives_its_address_and_an_unchecked_attempt_counts_nowhere() {
+    let app = spawn_app().await;
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let conn = &mut db.conn().unwrap();
+    let limits = minqing_api::auth::Limiters::default();
+    let now = chrono::Utc::now();
+    for _ in 0..4 {
+        limits
+            .count_login(conn, "13900000001", "10.0.0.1", now)
+            .unwrap();
+    }
+    limits
+        .count_login(conn, "13900000001", "10.0.0.1", now)
+        .unwrap();
+    limits
+        .login_succeeded(conn, "13900000001", "10.0.0.1", now)
+        .unwrap();
+    for _ in 0..5 {
+        limits
+            .count_login(conn, "13900000001", "10.0.0.1", now)
+            .unwrap();
+    }
+    // Many signed-in colleagues behind one address never reach its limit.
+    for i in 0..40 {
+        let phone = format!("1370000{i:04}");
+        limits.count_login(conn, &phone, "10.0.0.2", now).unwrap();
+        limits
+            .login_succeeded(conn, &phone, "10.0.0.2", now)
+            .unwrap();
+    }
+    for _ in 0..40 {
+        limits
+            .count_login(conn, "13900000003", "10.0.0.3", now)
+            .unwrap();
+        limits
+            .login_not_checked(conn, "13900000003", "10.0.0.3", now)
+            .unwrap();
+    }
+}
+
+async fn login_forwarded(
+    app: &crate::helpers::TestApp,
+    forwarded_for: &str,
+    password: &str,
+) -> u16 {
+    app.client
+        .post(format!("{}/auth/login", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"phone": ADMIN_PHONE, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a trusted load balancer the limits count the client's own address, which the
+/// balancer appends to `X-Forwarded-For`; anyone else's header is ignored.
+#[tokio::test]
+async fn behind_a_trusted_balancer_limits_count_each_client_address() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = minqing_api::outbound::AllowList::parse_networks("127.0.0.1").unwrap();
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_forwarded(&app, "6.6.6.6, 203.0.113.1", "wrong-password").await,
+            401
+        );
+    }
+    assert_eq!(
+        login_forwarded(&app, "203.0.113.1", crate::helpers::ADMIN_PASSWORD).await,
+        429
+    );
+    // Another client behind the same balancer is not locked out with the first.
+    assert_eq!(
+        login_forwarded(&app, "203.0.113.2", crate::helpers::ADMIN_PASSWORD).await,
+        200
+    );
+
+    let untrusting = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_forwarded(&untrusting, "203.0.113.1", "wrong-password").await,
+            401
+        );
+    }
+    // Not trusted: the header changes nothing, the peer address is locked.
+    assert_eq!(
+        login_forwarded(&untrusting, "203.0.113.2", crate::helpers::ADMIN_PASSWORD).await,
+        429
+    );
+}

@@ -20,6 +20,7 @@ mod labels;
 mod manual_values;
 mod media;
 mod migrations;
+mod ops;
 mod org_units;
 mod pages;
 mod public;

@@ -23,6 +23,7 @@ async fn unknown_routes_answer_a_problem() {
 /// The routes of DESIGN §4 that exist so far; each must be in the OpenAPI document.
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/health"),
+    ("get", "/api/v1/ready"),
     ("get", "/api/v1/labels"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
