@@ -7,6 +7,7 @@ mod authorization;
 mod browsing;
 mod categories;
 mod checkins;
+mod demo;
 mod desk_nights;
 mod desk_orders;
 mod desk_records;
