@@ -199,6 +199,37 @@ fn indicator_value(
         .ok())
 }
 
+/// The indicator of each stored value (by the value's id) in the scheme that scores its cadre
+/// for the period: its name, and its rule (a `rate` is a share, shown in percent). A value
+/// whose cadre or indicator is no longer scored has none.
+pub fn indicators_of(
+    conn: &mut DbConn,
+    rows: &[ManualValueRow],
+) -> ApiResult<HashMap<String, crate::domain::scoring::Indicator>> {
+    let mut by_kind: HashMap<&'static str, Schemes> = HashMap::new();
+    let mut found = HashMap::new();
+    for row in rows {
+        let Ok(period) = Period::parse(&row.period) else {
+            continue;
+        };
+        let Some(cadre) = users::find_with_path(conn, &row.user_id)?
+            .map(|(user, _)| scored(&user))
+            .transpose()?
+            .flatten()
+        else {
+            continue;
+        };
+        let schemes = by_kind.entry(period.kind().as_str()).or_default();
+        if let Some(ind) = schemes
+            .of(conn, &cadre, period)?
+            .and_then(|s| s.manual_indicator(&row.code))
+        {
+            found.insert(row.id.clone(), ind.clone());
+        }
+    }
+    Ok(found)
+}
+
 /// The cadre a value is about, when the actor may judge their scores (else 404).
 fn reachable_user(conn: &mut DbConn, actor: &Actor, user_id: &str) -> ApiResult<UserRow> {
     let (user, path) =

@@ -950,3 +950,73 @@ pub fn rater_group_of(user: &UserRow) -> ApiResult<RaterGroup> {
     };
     Ok(default_rater_group(category, staff))
 }
+
+/// A staff member (cadre or supervisor) within the actor's reach for `action`, with their
+/// unit path; others are answered as missing.
+pub fn staff_within(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: Action,
+    user_id: &str,
+) -> ApiResult<String> {
+    let found = users::find_with_path(conn, user_id)?
+        .filter(|(u, _)| matches!(u.role.as_str(), "cadre" | "supervisor"));
+    let Some((user, path)) = found else {
+        return Err(ApiError::not_found("staff member"));
+    };
+    authorize_record(actor, action, path.as_deref(), &user.id)?;
+    path.ok_or_else(|| ApiError::not_found("staff member"))
+}
+
+/// The second signature of an adjustment (逐级把关签名), for `POST
+/// /scoring/adjustments/{id}/approve` and the desk's 待签批: a supervisor of the cadre's town
+/// other than the one who proposed it, once, while the period is open. One out of reach
+/// answers as missing (404).
+pub fn approve_adjustment(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    now: NaiveDateTime,
+) -> ApiResult<store::AdjustmentRow> {
+    use crate::domain::scoring::{check_adjustment_approval, ApprovalRefusal};
+    reach(actor, Action::JudgeScores)?;
+    conn.write(|conn| {
+        let row =
+            store::find_adjustment(conn, id)?.ok_or_else(|| ApiError::not_found("adjustment"))?;
+        staff_within(conn, actor, Action::JudgeScores, &row.user_id)
+            .map_err(|_| ApiError::not_found("adjustment"))?;
+        let period = Period::parse(&row.period).map_err(|e| ApiError::Invalid(vec![e]))?;
+        let closed = store::closed_at(conn, &row.period)?.is_some();
+        check_adjustment_approval(
+            &row.created_by,
+            &actor.user_id,
+            row.approved_by.is_some(),
+            closed,
+        )
+        .map_err(|r| match r {
+            ApprovalRefusal::SameSupervisor => {
+                ApiError::Forbidden("an adjustment needs a second supervisor's sign-off".into())
+            }
+            ApprovalRefusal::AlreadyApproved => {
+                ApiError::Conflict("this adjustment was approved already".into())
+            }
+            ApprovalRefusal::PeriodClosed => closed_conflict(period),
+        })?;
+        if !store::approve_adjustment(conn, &row.id, &actor.user_id, now)? {
+            return Err(ApiError::Conflict(
+                "this adjustment was approved already".into(),
+            ));
+        }
+        let detail = serde_json::json!({"user_id": row.user_id, "period": row.period,
+            "points": points(row.centipoints)});
+        crate::audit::record(
+            conn,
+            &actor.user_id,
+            crate::audit::Audited::AdjustmentApproved,
+            Some(&row.id),
+            Some(detail),
+            crate::db::models::utc(now),
+        )?;
+        store::find_adjustment(conn, &row.id)?.ok_or_else(|| ApiError::not_found("adjustment"))
+    })
+}

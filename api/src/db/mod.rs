@@ -18,6 +18,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiResult;
 
+pub mod approvals;
 pub mod attempts;
 pub mod audit;
 pub mod categories;

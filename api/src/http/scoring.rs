@@ -23,10 +23,9 @@ use crate::audit::{self, Audited};
 use crate::db::models::{enum_text, utc};
 use crate::db::scoring::{self as store, SchemeRow};
 use crate::db::{new_id, org, users, DbConn};
-use crate::domain::access::{authorize_record, reach, Action, Actor};
+use crate::domain::access::{reach, Action, Actor};
 use crate::domain::scoring::{
-    check_adjustment_approval, check_adjustment_points, check_rating, points, ApprovalRefusal,
-    Period, RatingRefusal, Scheme,
+    check_adjustment_points, check_rating, points, Period, RatingRefusal, Scheme,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::export::{self, Cell};
@@ -219,24 +218,7 @@ fn period_closed(conn: &mut DbConn, period: Period) -> ApiResult<bool> {
     Ok(store::closed_at(conn, &period.to_string())?.is_some())
 }
 
-use crate::scoring::closed_conflict;
-
-/// A staff member within the actor's reach for `action`, with their unit path; others are
-/// answered as missing.
-fn staff_within(
-    conn: &mut DbConn,
-    actor: &Actor,
-    action: Action,
-    user_id: &str,
-) -> ApiResult<String> {
-    let found = users::find_with_path(conn, user_id)?
-        .filter(|(u, _)| matches!(u.role.as_str(), "cadre" | "supervisor"));
-    let Some((user, path)) = found else {
-        return Err(ApiError::not_found("staff member"));
-    };
-    authorize_record(actor, action, path.as_deref(), &user.id)?;
-    path.ok_or_else(|| ApiError::not_found("staff member"))
-}
+use crate::scoring::{closed_conflict, staff_within};
 
 /// Checks that an adjustment or veto may be recorded: the cadre is within the supervisor's
 /// reach and the period still open.
@@ -546,46 +528,11 @@ async fn approve_adjustment(
     actor: Authenticated,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Adjustment>> {
-    let actor = actor.0;
-    reach(&actor, Action::JudgeScores)?;
-    let id = id.into_inner();
+    let (actor, id) = (actor.0, id.into_inner());
     let now = Utc::now().naive_utc();
     let row = state
         .db
-        .run(move |conn| {
-            conn.write(|conn| {
-                let row = store::find_adjustment(conn, &id)?
-                    .ok_or_else(|| ApiError::not_found("adjustment"))?;
-                staff_within(conn, &actor, Action::JudgeScores, &row.user_id)
-                    .map_err(|_| ApiError::not_found("adjustment"))?;
-                let period = parse_period(&row.period)?;
-                let closed = period_closed(conn, period)?;
-                check_adjustment_approval(
-                    &row.created_by,
-                    &actor.user_id,
-                    row.approved_by.is_some(),
-                    closed,
-                )
-                .map_err(|r| match r {
-                    ApprovalRefusal::SameSupervisor => ApiError::Forbidden(
-                        "an adjustment needs a second supervisor's sign-off".into(),
-                    ),
-                    ApprovalRefusal::AlreadyApproved => {
-                        ApiError::Conflict("this adjustment was approved already".into())
-                    }
-                    ApprovalRefusal::PeriodClosed => closed_conflict(period),
-                })?;
-                if !store::approve_adjustment(conn, &row.id, &actor.user_id, now)? {
-                    return Err(ApiError::Conflict(
-                        "this adjustment was approved already".into(),
-                    ));
-                }
-                let detail = json!({"user_id": row.user_id, "period": row.period, "points": points(row.centipoints)});
-                audit::record(conn, &actor.user_id, Audited::AdjustmentApproved, Some(&row.id), Some(detail), utc(now))?;
-                store::find_adjustment(conn, &row.id)?
-                    .ok_or_else(|| ApiError::not_found("adjustment"))
-            })
-        })
+        .run(move |conn| crate::scoring::approve_adjustment(conn, &actor, &id, now))
         .await?;
     Ok(web::Json(adjustment_wire(row)))
 }

@@ -469,16 +469,21 @@ async fn the_first_admin_gets_a_generated_password_when_none_is_configured() {
     assert!(again.first_admin_notice.is_none());
 }
 
+/// A running app (its database migrated) and a handle on that database.
+async fn app_and_its_database() -> (crate::helpers::TestApp, minqing_api::db::Db) {
+    let app = spawn_app().await;
+    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    (app, db)
+}
+
 /// The limits counted straight in the database, as every server counts them: per phone and
 /// address first, then per phone from anywhere, then per address; a window reopens once it
 /// has passed.
 #[tokio::test]
 async fn attempts_are_counted_per_pair_then_per_phone_then_per_address() {
-    let app = spawn_app().await;
-    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let (_app, db) = app_and_its_database().await;
     let conn = &mut db.conn().unwrap();
-    let limits = minqing_api::auth::Limiters::default();
-    let now = chrono::Utc::now();
+    let (limits, now) = (minqing_api::auth::Limiters::default(), chrono::Utc::now());
     for _ in 0..5 {
         limits
             .count_login(conn, "13900000001", "10.0.0.1", now)
@@ -528,11 +533,9 @@ async fn attempts_are_counted_per_pair_then_per_phone_then_per_address() {
 
 #[tokio::test]
 async fn a_success_forgives_its_address_and_an_unchecked_attempt_counts_nowhere() {
-    let app = spawn_app().await;
-    let db = minqing_api::db::Db::connect(&app.db.url, 1).unwrap();
+    let (_app, db) = app_and_its_database().await;
     let conn = &mut db.conn().unwrap();
-    let limits = minqing_api::auth::Limiters::default();
-    let now = chrono::Utc::now();
+    let (limits, now) = (minqing_api::auth::Limiters::default(), chrono::Utc::now());
     for _ in 0..4 {
         limits
             .count_login(conn, "13900000001", "10.0.0.1", now)

@@ -8,6 +8,7 @@ mod browsing;
 mod categories;
 mod checkins;
 mod demo;
+mod desk_approvals;
 mod desk_nights;
 mod desk_orders;
 mod desk_records;

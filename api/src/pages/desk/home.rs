@@ -6,8 +6,9 @@ use chrono::Utc;
 
 use super::orders::view::subtree;
 use super::{Nav, Staff};
-use crate::db::checkins;
 use crate::db::work_orders::{count_open, OpenCount};
+use crate::db::{approvals, checkins};
+use crate::domain::access::{reach, Action};
 use crate::http::State;
 use crate::pages::{ok, PageResult};
 use crate::work_orders::list_scope;
@@ -23,13 +24,19 @@ struct HomePage {
     overdue: i64,
     waiting: i64,
     flagged: i64,
+    /// What waits for a second supervisor's signature (待签批).
+    approvals: i64,
     open_orders: i64,
 }
 
 async fn home(state: State, staff: Staff) -> PageResult {
     let within = subtree(&list_scope(&staff.actor));
+    // A reader who may not sign scores (none such today) has nothing waiting for them.
+    let judged = reach(&staff.actor, Action::JudgeScores)
+        .and_then(|r| r.subtree())
+        .ok();
     let now = Utc::now().naive_utc();
-    let (overdue, waiting, flagged, open_orders) = state
+    let (overdue, waiting, flagged, approvals, open_orders) = state
         .db
         .run(move |conn| {
             let within = within.as_deref();
@@ -37,6 +44,10 @@ async fn home(state: State, staff: Staff) -> PageResult {
                 count_open(conn, within, OpenCount::PastDue(now))?,
                 count_open(conn, within, OpenCount::Unassigned)?,
                 checkins::count_waiting_review(conn, within)?,
+                match &judged {
+                    Some(judged) => approvals::count(conn, judged.as_deref())?,
+                    None => 0,
+                },
                 count_open(conn, within, OpenCount::All)?,
             ))
         })
@@ -46,6 +57,7 @@ async fn home(state: State, staff: Staff) -> PageResult {
         overdue,
         waiting,
         flagged,
+        approvals,
         open_orders,
     })
 }

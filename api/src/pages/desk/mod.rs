@@ -19,6 +19,7 @@ use crate::domain::access::Actor;
 use crate::error::ApiError;
 use crate::http::State;
 
+pub mod approvals;
 pub mod bulletin;
 pub mod cards;
 pub mod close;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(overdue::routes)
     .configure(orders::routes)
     .configure(review::routes)
+    .configure(approvals::routes)
     .configure(compliance::routes)
     .configure(scores::routes)
     .configure(records::routes)
