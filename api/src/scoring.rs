@@ -696,6 +696,16 @@ pub fn closed_period_of_night(
     Ok(None)
 }
 
+/// The nights of every closed period, first and last: their check-ins can no longer be
+/// decided (those a forced close left flagged count as they stood when it froze).
+pub fn closed_nights(conn: &mut DbConn) -> ApiResult<Vec<(chrono::NaiveDate, chrono::NaiveDate)>> {
+    Ok(store::closed_periods(conn)?
+        .iter()
+        .filter_map(|p| Period::parse(p).ok())
+        .map(|p| (p.first_day(), p.last_day()))
+        .collect())
+}
+
 /// How many check-ins of a period's nights still wait for review, county-wide, in one query.
 fn flagged_of(conn: &mut DbConn, b: &PeriodBounds, tz: Tz) -> ApiResult<i64> {
     // A night's check-ins are recorded on its local day or the next: from the period's start

@@ -516,11 +516,13 @@ pub fn insert_many(conn: &mut DbConn, rows: &[CheckinRow]) -> ApiResult<()> {
 }
 
 /// A page of the flagged check-ins waiting for review of the cadres of a subtree (all when `None`),
-/// oldest first after `after`, each with its cadre's name.
+/// oldest first after `after`, each with its cadre's name; none of the nights in `closed`
+/// (first and last night of each closed period), which can no longer be decided.
 pub fn flagged_oldest_first(
     conn: &mut DbConn,
     within: Option<&str>,
     after: Option<&(NaiveDateTime, String)>,
+    closed: &[(NaiveDate, NaiveDate)],
     limit: i64,
 ) -> ApiResult<Vec<(CheckinRow, String)>> {
     let within = within.map(|p| format!("{p}%"));
@@ -532,6 +534,9 @@ pub fn flagged_oldest_first(
             .order((checkins::recorded_at.asc(), checkins::id.asc()))
             .limit(limit)
             .into_boxed();
+        for (first, last) in closed {
+            q = q.filter(checkins::night_date.not_between(*first, *last));
+        }
         if let Some(prefix) = &within {
             q = q.filter(
                 users::org_unit_id.eq_any(
@@ -654,15 +659,23 @@ pub fn flagged_and_waiting(
     Ok((flagged, waiting))
 }
 
-/// How many check-ins by the cadres of a subtree (all when `None`) wait for review now, whatever their
-/// night: the desk's start page. One count over `checkins_status_recorded`.
-pub fn count_waiting_review(conn: &mut DbConn, within: Option<&str>) -> ApiResult<i64> {
+/// How many check-ins by the cadres of a subtree (all when `None`) wait for review now, of any
+/// night but those in `closed` (as [`flagged_oldest_first`]): the desk's start page. One count
+/// over `checkins_status_recorded`.
+pub fn count_waiting_review(
+    conn: &mut DbConn,
+    within: Option<&str>,
+    closed: &[(NaiveDate, NaiveDate)],
+) -> ApiResult<i64> {
     let within = within.map(|p| format!("{p}%"));
     Ok(db_run!(conn, |c| {
         let mut q = checkins::table
             .filter(checkins::status.eq("flagged"))
             .count()
             .into_boxed();
+        for (first, last) in closed {
+            q = q.filter(checkins::night_date.not_between(*first, *last));
+        }
         if let Some(prefix) = &within {
             q = q.filter(checkins::user_id.eq_any(cadres_under!(prefix)));
         }

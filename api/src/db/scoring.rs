@@ -378,6 +378,13 @@ pub fn closed_at(conn: &mut DbConn, period: &str) -> ApiResult<Option<NaiveDateT
         .optional())?)
 }
 
+/// Every period closed so far (a few a year).
+pub fn closed_periods(conn: &mut DbConn) -> ApiResult<Vec<String>> {
+    Ok(db_run!(conn, |c| scoring_periods::table
+        .select(scoring_periods::period)
+        .load(c))?)
+}
+
 /// Marks the period closed; false when it already was.
 pub fn close_period(
     conn: &mut DbConn,

@@ -207,12 +207,14 @@ async fn a_period_waits_for_its_flagged_checkins_unless_the_close_is_forced() {
     assert_eq!(approved.status, 200, "{:?}", approved.body);
     // Flagged too, but of nights outside the month: ten days before it, and the night
     // before its first day (recorded at 01:00 on that first day, it belongs to that night).
+    let mut outside_ids = Vec::new();
     for (night, days, hh) in [
         (first - Duration::days(10), 0, 20),
         (first - Duration::days(1), 1, 1),
     ] {
         let outside = visit(&app, &w, (night, days, hh)).await;
         assert_eq!(outside["status"], "flagged", "{outside}");
+        outside_ids.push(outside["id"].as_str().unwrap().to_string());
     }
 
     // 2 of last month's wait: no close without `force` (no body, `null`, `{}`, or false).
@@ -279,6 +281,19 @@ async fn a_period_waits_for_its_flagged_checkins_unless_the_close_is_forced() {
     assert_eq!(detail["forced"], true, "{detail}");
     assert_eq!(detail["reason"], "县考核办要求月初出结果", "{detail}");
     assert_eq!(detail["flagged_left"], 2, "{detail}");
+
+    // The two left flagged can no longer be decided, so the desk's review queue no longer
+    // offers them; the month before, still open, keeps its own.
+    let session = crate::browsing::sign_in(&app, "13900000001", crate::helpers::PASSWORD).await;
+    let queue = crate::browsing::get(&app, Some(&session), "/desk/review").await;
+    assert_eq!(queue.status, 200);
+    let html = queue.html();
+    for left in &ids[1..] {
+        assert!(!html.contains(left.as_str()), "{left} is still offered");
+    }
+    for open in &outside_ids {
+        assert!(html.contains(open.as_str()), "{open} is missing");
+    }
 
     // Closed now: once more, forced or not, is 409.
     let again = close(

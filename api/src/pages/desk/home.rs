@@ -43,7 +43,10 @@ async fn home(state: State, staff: Staff) -> PageResult {
             Ok((
                 count_open(conn, within, OpenCount::PastDue(now))?,
                 count_open(conn, within, OpenCount::Unassigned)?,
-                checkins::count_waiting_review(conn, within)?,
+                {
+                    let closed = crate::scoring::closed_nights(conn)?;
+                    checkins::count_waiting_review(conn, within, &closed)?
+                },
                 match &judged {
                     Some(judged) => approvals::count(conn, judged.as_deref())?,
                     None => 0,

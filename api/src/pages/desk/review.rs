@@ -158,10 +158,12 @@ async fn cards(
     let (loaded, next) = state
         .db
         .run(move |conn| {
+            let closed = crate::scoring::closed_nights(conn)?;
             let rows = checkins::flagged_oldest_first(
                 conn,
                 within.as_deref(),
                 after.as_ref(),
+                &closed,
                 paging.fetch(),
             )?;
             let page = paging.page(rows, |(r, _)| time_key(utc(r.recorded_at), &r.id));
