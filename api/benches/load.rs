@@ -35,7 +35,9 @@ struct Town {
 }
 
 /// A county, a town, a village with a boundary, and `SEEDED_CADRES` cadres assigned to it.
-async fn build_town(client: &reqwest::Client, db: &TestDatabase) -> Town {
+/// Starts a server on `db` (each call another one, with its own pool, as a second machine
+/// behind a balancer would run): its API base and database handle.
+fn start_server(db: &TestDatabase) -> (String, Db) {
     let config = Config {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".into(),
@@ -50,6 +52,11 @@ async fn build_town(client: &reqwest::Client, db: &TestDatabase) -> Town {
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
     let handle = app.db().clone();
     tokio::spawn(app.run_until_stopped());
+    (base, handle)
+}
+
+async fn build_town(client: &reqwest::Client, db: &TestDatabase) -> Town {
+    let (base, handle) = start_server(db);
     let admin = post(
         client,
         &format!("{base}/auth/login"),
@@ -134,18 +141,25 @@ async fn login(client: &reqwest::Client, base: &str, phone: &str) -> String {
     reply["access_token"].as_str().unwrap().to_string()
 }
 
-/// 32 cadres post check-ins as fast as the server answers, for `secs` seconds.
-async fn write_load(client: &reqwest::Client, town: &Town, secs: u64) -> (Stats, usize) {
-    let mut tokens = Vec::new();
-    for (_, phone) in town.cadres.iter().take(CLIENTS) {
-        tokens.push(login(client, &town.base, phone).await);
+/// 32 cadres post check-ins as fast as the servers answer, for `secs` seconds, each cadre
+/// through one of `bases` in turn (as a balancer spreads them).
+async fn write_load(
+    client: &reqwest::Client,
+    town: &Town,
+    bases: &[String],
+    secs: u64,
+) -> (Stats, usize) {
+    let mut signed_in = Vec::new();
+    for (n, (_, phone)) in town.cadres.iter().take(CLIENTS).enumerate() {
+        let base = &bases[n % bases.len()];
+        let url = Arc::new(format!("{base}/checkins"));
+        signed_in.push((login(client, base, phone).await, url));
     }
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
-    let url = Arc::new(format!("{}/checkins", town.base));
     let mut tasks = Vec::new();
-    for (n, token) in tokens.into_iter().enumerate() {
-        let (client, url, village) = (client.clone(), url.clone(), town.village.clone());
+    for (n, (token, url)) in signed_in.into_iter().enumerate() {
+        let (client, village) = (client.clone(), town.village.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0;
@@ -282,11 +296,22 @@ async fn run(label: &str, db: TestDatabase, secs: u64, rows: u64) {
         .build()
         .unwrap();
     let town = build_town(&client, &db).await;
-    let (written, failures) = write_load(&client, &town, secs).await;
+    let (written, failures) =
+        write_load(&client, &town, std::slice::from_ref(&town.base), secs).await;
     println!(
         "| {label} | POST /checkins, {CLIENTS} clients, {secs} s | {} accepted ({failures} failed) | {:.0}/s | {} | {} |",
         written.count, written.per_sec, ms(written.p50), ms(written.p99)
     );
+    if db.is_postgres() {
+        // A second server on the same database, the clients spread over both.
+        let (second, _) = start_server(&db);
+        let bases = [town.base.clone(), second];
+        let (written, failures) = write_load(&client, &town, &bases, secs).await;
+        println!(
+            "| {label}, two servers | POST /checkins, {CLIENTS} clients over 2 servers, {secs} s | {} accepted ({failures} failed) | {:.0}/s | {} | {} |",
+            written.count, written.per_sec, ms(written.p50), ms(written.p99)
+        );
+    }
     let seeded = seed(&town, rows);
     eprintln!(
         "{label}: seeded {rows} check-ins in {:.1} s",
