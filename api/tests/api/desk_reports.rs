@@ -409,6 +409,30 @@ async fn the_ranking_page_ranks_within_each_town_as_the_api_does() {
     let month = month_of(today());
     let [a, b, c, d, e] = rated_cadres(&app, &w, &month).await;
     let query = format!("period={month}&category=organ");
+    // A manual indicator scored as a rate: its value is a share (0.85) and reads as a percent,
+    // as the work-order rates do.
+    let (scheme, mut body) = crate::scoring_rules::scheme_of(&app, "organ", "month").await;
+    body["indicators"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"code": "dj",
+        "name": "党建考评", "metric": "manual", "rule": "rate", "points": 10}));
+    let saved = app
+        .put(&format!("/scoring/schemes/{scheme}"), &app.admin, body)
+        .await;
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    let entered = app
+        .put(
+            "/scoring/manual-values",
+            &w.sup1_token,
+            json!({"user_id": a, "period": month, "code": "dj", "value": 0.85,
+                "reason": "党建考评（县委组织部通报）"}),
+        )
+        .await;
+    assert_eq!(entered.status, 200, "{:?}", entered.body);
+    let approve = format!("/scoring/manual-values/{}/approve", entered.id());
+    let approved = app.post(&approve, &app.admin, json!({})).await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
 
     let mine = items(&app.get(&format!("/scores?{query}"), &w.sup1_token).await);
     let mut ours: Vec<String> = mine.iter().map(id_of).collect();
@@ -484,6 +508,7 @@ async fn the_ranking_page_ranks_within_each_town_as_the_api_does() {
         );
     }
     assert!(opened.contains("<details open>"));
+    assert_eq!(cell(&opened, &format!("value-{a}-dj")), "85.0%");
     assert!(
         !html.contains("class=\"sc-records\""),
         "rows not opened cost no queries"

@@ -20,7 +20,7 @@ use super::{Nav, Staff};
 use crate::db::models::{enum_text, utc};
 use crate::domain::chart::percent;
 use crate::domain::labels;
-use crate::domain::scoring::{Metric, Period, PeriodKind};
+use crate::domain::scoring::{Metric, Period, PeriodKind, Rule};
 use crate::error::ApiError;
 use crate::export::{self, Cell};
 use crate::http::State;
@@ -288,8 +288,12 @@ fn amount(v: f64) -> String {
 }
 
 /// An indicator's value: a rate in percent, a count as a number, `—` with nothing measured.
-fn value_text(metric: &str, value: Option<f64>) -> String {
-    match (Metric::parse(metric).is_some_and(Metric::is_rate), value) {
+/// A line scored by the `rate` rule is a rate whatever its metric: a manual value entered as
+/// a share (0.85) reads 85.0% like the work-order rates.
+fn value_text(line: &ScoreLine) -> String {
+    let rate = Metric::parse(&line.metric).is_some_and(Metric::is_rate)
+        || Rule::parse(&line.rule) == Some(Rule::Rate);
+    match (rate, line.value) {
         (true, v) => percent(v),
         (false, Some(v)) => amount(v),
         (false, None) => "—".into(),
@@ -434,7 +438,7 @@ fn row_view(
                 value: if l.excluded {
                     "不适用".to_string()
                 } else {
-                    value_text(&l.metric, l.value)
+                    value_text(l)
                 },
                 target: l.target.map_or_else(|| "—".to_string(), amount),
                 rule: if l.excluded {
